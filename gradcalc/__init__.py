@@ -1,0 +1,33 @@
+"""gradcalc: see backpropagation, and trust the numbers.
+
+>>> from gradcalc import gradient
+>>> r = gradient("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+>>> r.value, r.gradients
+(-12.0, {'x': -4.0, 'y': -4.0, 'z': 3.0})
+"""
+
+from __future__ import annotations
+
+from .api import GradResult, VariableCheck, gradient
+from .errors import GradcalcError, Source
+from .parser import parse_program, to_sexpr, to_text
+from .tape import Tape, backward, build, forward, jvp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradResult",
+    "GradcalcError",
+    "Source",
+    "Tape",
+    "VariableCheck",
+    "__version__",
+    "backward",
+    "build",
+    "forward",
+    "gradient",
+    "jvp",
+    "parse_program",
+    "to_sexpr",
+    "to_text",
+]

@@ -1,0 +1,198 @@
+"""The command line: a thin skin over :mod:`gradcalc.api`.
+
+Each command reads its arguments, calls one library function, and renders the
+result.  Library errors become exit code 2 with a located message (a JSON
+object under ``--json``) here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Source
+
+# Largest formula or program read, in characters: generous, and a clear error past it.
+MAX_SOURCE_CHARS = 20_000_000
+
+app = typer.Typer(
+    name="gradcalc",
+    help="A gradient calculator: formula → computational graph → forward and backward passes, "
+    "every gradient cross-checked against SymPy, forward mode and central differences.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Formulas may start with '-' ("-x^2") and values with a name ("x=-2"); anything
+# click does not know as an option is handed through as an argument.
+ARGS_SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": True}
+
+# ---------------------------------------------------------------------------
+# Options shared by commands, declared once.
+
+FormulaArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The formula or program, e.g. '(x+y)*z'; '-' reads it from standard input.",
+        show_default=False,
+    ),
+]
+ValuesArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Values as NAME=VALUE, e.g. x=-2 y=5 z=-4.", show_default=False),
+]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Read the formula or program from a file.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+DigitsOpt = Annotated[
+    int, typer.Option("--digits", min=1, max=17, help="Significant digits in tables (JSON is always exact).")
+]
+TieOpt = Annotated[
+    str,
+    typer.Option(
+        "--tie",
+        help="Gradient at a max/min tie: split (evenly, as PyTorch and JAX), first, or all (CS231n's indicator).",
+    ),
+]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",
+                 show_default=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gradcalc {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """gradcalc: see backpropagation, and trust the numbers."""
+
+
+# ---------------------------------------------------------------------------
+# Reading input
+
+
+def read_source(formula: str | None, file: Path | None, values: list[str]) -> tuple[str, str, list[str]]:
+    """The formula text, a name for it, and the value arguments."""
+    if file is not None:
+        if formula is not None:
+            values = [formula, *values]
+        name = str(file)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise GradcalcError(
+                f"cannot read {name}: {exc.strerror or exc}", kind="file", hint="check the path"
+            ) from None
+        text = _decode(data, name)
+    elif formula is None:
+        raise GradcalcError(
+            "no formula given", kind="usage", hint="gradcalc grad '(x+y)*z' x=-2 y=5 z=-4, or --file PATH"
+        )
+    elif formula == "-":
+        name = "<stdin>"
+        text = _decode(sys.stdin.buffer.read(MAX_SOURCE_CHARS * 4 + 1), name)
+    else:
+        name, text = "<formula>", formula
+    if len(text) > MAX_SOURCE_CHARS:
+        raise GradcalcError(
+            f"the formula is {len(text):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}",
+            kind="limit",
+            hint="split the work, or generate a smaller formula",
+        )
+    return text, name, values
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise GradcalcError(
+            f"{name} is not UTF-8 text (byte {exc.start})",
+            kind="file",
+            hint="save the file as UTF-8",
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Output at the edge
+
+
+def fail(err: GradcalcError, as_json: bool) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps(err.to_json(), ensure_ascii=False))
+    else:
+        typer.echo(err.render(), err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def warn(messages: list[str]) -> None:
+    for message in messages:
+        typer.echo(f"warning: {message}", err=True)
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    from .render.jsondoc import dumps
+
+    typer.echo(dumps(doc))
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns (and, as a script, exits with) the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = app(args=args, prog_name="gradcalc", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad option value
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        err = GradcalcError(message, kind="usage", hint="see gradcalc --help")
+        if "--json" in args:
+            typer.echo(json.dumps(err.to_json()))
+        else:
+            typer.echo(err.render(), err=True)
+        code = getattr(exc, "exit_code", EXIT_BAD_INPUT) or EXIT_BAD_INPUT
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
+        message = f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it with the command you ran"
+        if "--json" in args:
+            typer.echo(json.dumps({"error": {"message": message, "kind": "internal", "span": None}}))
+        else:
+            typer.echo(f"error: {message}", err=True)
+        code = EXIT_INTERNAL
+    code = code if isinstance(code, int) else EXIT_OK
+    if argv is None:
+        sys.stdout.flush()
+        sys.exit(code)
+    return code
+
+
+# Each command lives in its own module and registers itself on `app`.
+from .commands import grad as _grad  # noqa: E402,F401
+
+__all__ = ["Source", "app", "main"]

@@ -1,0 +1,148 @@
+"""Errors that point at the user's text.
+
+Every error gradcalc reports about its input is a :class:`GradcalcError` with a
+kind, a message, an optional source span and a hint.  ``render()`` draws the
+offending line with a caret under the span, in the manner of CPython 3.11 and
+Elm; ``to_json()`` gives the same facts as a dict for ``--json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text a formula or program came from, and a name for it."""
+
+    text: str
+    name: str = "<formula>"
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        start = self.text.rfind("\n", 0, offset) + 1
+        return line, offset - start + 1
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.split("\n")
+        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+
+
+# The exit codes of the command line, in one place.
+EXIT_OK = 0
+EXIT_DISAGREE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3  # a bug in gradcalc, never the user's fault
+
+# Lines longer than this are shown as a window around the caret.
+_WINDOW = 100
+
+
+class GradcalcError(Exception):
+    """A problem with the user's input, located in the source when possible."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "input",
+        span: Span | None = None,
+        hint: str | None = None,
+        source: Source | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.span = span
+        self.hint = hint
+        self.source = source
+
+    def with_source(self, source: Source) -> GradcalcError:
+        if self.source is None:
+            self.source = source
+        return self
+
+    def location(self) -> tuple[int, int] | None:
+        if self.span is None or self.source is None:
+            return None
+        return self.source.line_col(self.span[0])
+
+    def render(self) -> str:
+        """The error as plain text: message, location, the line, a caret, a hint."""
+        out = [f"error: {self.message}"]
+        loc = self.location()
+        if loc is not None and self.source is not None and self.span is not None:
+            line_no, col = loc
+            text = _printable(self.source.line_text(line_no))
+            line_start = self.span[0] - (col - 1)
+            line_end = line_start + len(text)
+            width = max(1, min(self.span[1], line_end) - self.span[0])
+            lead = col - 1
+            if len(text) > _WINDOW:  # show a window around the caret
+                cut = max(0, lead - _WINDOW // 2)
+                text = ("…" if cut else "") + text[cut : cut + _WINDOW] + "…"
+                lead = lead - cut + (1 if cut else 0)
+                width = min(width, _WINDOW)
+            gutter = str(line_no)
+            pad = " " * len(gutter)
+            out.append(f"{pad}--> {self.source.name}:{line_no}:{col}")
+            out.append(f"{pad} |")
+            out.append(f"{gutter} | {text}")
+            out.append(f"{pad} | {' ' * lead}{'^' * width}")
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, object]:
+        loc = self.location()
+        err: dict[str, object] = {
+            "message": self.message,
+            "kind": self.kind,
+            "span": list(self.span) if self.span is not None else None,
+            "line": loc[0] if loc else None,
+            "column": loc[1] if loc else None,
+            "hint": self.hint,
+            "source": self.source.name if self.source else None,
+        }
+        return {"error": err}
+
+
+def _printable(text: str) -> str:
+    """Tabs become one space (so the caret lines up); control characters become '?'."""
+    return "".join(" " if ch == "\t" else ("?" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in text)
+
+
+def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
+    """The candidate nearest to ``name`` by edit distance, if near enough."""
+    best: tuple[int, str] | None = None
+    for cand in candidates:
+        d = _edit_distance(name.lower(), cand.lower())
+        if best is None or d < best[0]:
+            best = (d, cand)
+    if best is None:
+        return None
+    limit = max(1, min(len(name), len(best[1])) // 3)
+    return best[1] if best[0] <= limit else None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours)."""
+    if abs(len(a) - len(b)) > 3:
+        return 99
+    before: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, before[j - 2] + 1)
+            cur.append(best)
+        before, prev = prev, cur
+    return prev[-1]

@@ -1,0 +1,1 @@
+"""Turning result objects into text: rich tables, JSON, and the formats to come."""

@@ -1,0 +1,119 @@
+"""The JSON document of a result: strict JSON (no NaN or Infinity), one per run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..api import GradResult
+from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
+from ..errors import GradcalcError
+from ..tape import CONST, GATE, VAR
+from .numbers import num, status_of
+from .patterns import fanout, pattern
+
+SCHEMA_VERSION = 1
+
+
+def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
+    tape = result.tape
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "formula": tape.source.text,
+        "output": result.output_label,
+        "value": num(result.value),
+        "gradients": {v.name: num(v.gradient) for v in result.variables},
+        "status": "ok" if result.ok else "disagree",
+    }
+    bad = {v.name: status_of(v.gradient) for v in result.variables if num(v.gradient) is None}
+    if bad:
+        doc["gradient_status"] = bad
+    if brief:
+        return doc
+    doc["inputs"] = dict(result.inputs)
+    doc["nodes"] = nodes_doc(result)
+    doc["checks"] = {
+        "ok": result.ok,
+        "variables": [
+            {
+                "name": v.name,
+                "value": v.value,
+                "gradient": num(v.gradient),
+                "forward": num(v.forward),
+                "sympy": num(v.symbolic),
+                "derivative": v.derivative,
+                "numeric": num(v.numeric),
+                "status": v.status,
+                "disagreeing": v.disagreeing,
+            }
+            for v in result.variables
+        ],
+        "sympy": {
+            "state": result.symbolic.state,
+            "reason": result.symbolic.reason,
+            "seconds": round(result.symbolic.seconds, 3),
+        },
+        "numeric": result.numeric,
+        "directional": _directional(result),
+        "tolerances": {
+            "forward": {"rtol": FORWARD_TOL.rtol, "atol": FORWARD_TOL.atol},
+            "sympy": {"rtol": SYMBOLIC_TOL.rtol, "atol": SYMBOLIC_TOL.atol},
+            "numeric": {"rtol": NUMERIC_TOL.rtol, "atol": NUMERIC_TOL.atol, "step": "cbrt(eps)*max(1,|x|)"},
+        },
+    }
+    doc["conventions"] = [
+        {"node": k.node, "name": k.label, "note": k.note, "variables": k.variables} for k in result.kinks
+    ]
+    doc["tie"] = result.tie
+    doc["warnings"] = result.warnings
+    return doc
+
+
+def nodes_doc(result: GradResult) -> list[dict[str, Any]]:
+    tape, bp = result.tape, result.backprop
+    uses = fanout(tape)
+    out = []
+    for i, node in enumerate(tape.nodes):
+        item: dict[str, Any] = {
+            "id": i,
+            "name": node.label,
+            "kind": {VAR: "input", CONST: "constant", GATE: "gate"}[node.kind],
+            "op": node.op.name if node.op else None,
+            "expr": tape.gate_text(i),
+            "inputs": list(node.args),
+            "span": list(node.span),
+            "value": num(result.values[i]),
+            "upstream": num(bp.grads[i]) if bp.needs[i] else None,
+            "local": None,
+            "downstream": None,
+            "pattern": pattern(tape, i, uses),
+        }
+        loc = bp.locals[i]
+        if loc is not None:
+            down = bp.downstream(tape, i)
+            assert down is not None
+            item["local"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, loc, strict=True)]
+            item["downstream"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, down, strict=True)]
+        out.append(item)
+    return out
+
+
+def _directional(result: GradResult) -> dict[str, Any] | None:
+    d = result.directional
+    if d is None:
+        return None
+    return {
+        "direction": d["direction"],
+        "reverse": num(d["reverse"]),
+        "forward": num(d["forward"]),
+        "numeric": num(d.get("numeric")),
+        "agree": d["agree"],
+    }
+
+
+def error_doc(err: GradcalcError) -> dict[str, Any]:
+    return err.to_json()
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)

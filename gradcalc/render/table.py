@@ -1,0 +1,163 @@
+"""Rich tables: the gate table (CS231n's picture as rows) and the gradient table."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..api import AGREE, DISAGREE, KINK, GradResult
+from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
+from ..tape import CONST, GATE
+from .numbers import DEFAULT_DIGITS, fmt
+from .patterns import fanout, pattern
+
+STATUS_STYLE = {AGREE: "green", KINK: "yellow", DISAGREE: "bold red"}
+DERIVATIVE_WIDTH = 60
+
+
+def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    """One row per node in evaluation order (constants appear inside the gates)."""
+    tape, bp = result.tape, result.backprop
+    out = result.output_label
+    table = Table(
+        title=f"Gates: forward values, then gradients flowing back from {out}",
+        box=boxed,
+        title_justify="left",
+    )
+    table.add_column("node", style="bold")
+    table.add_column("gate")
+    table.add_column("value", justify="right", style="green")
+    table.add_column(f"upstream ∂{out}/∂node", justify="right", style="red")
+    table.add_column("local ∂node/∂input", justify="right")
+    table.add_column("downstream = upstream × local", justify="right", style="red")
+    table.add_column("pattern")
+    uses = fanout(tape)
+    for i, node in enumerate(tape.nodes):
+        if node.kind == CONST:
+            continue
+        upstream = fmt(bp.grads[i], digits) if bp.needs[i] else "—"
+        local_cell = down_cell = ""
+        loc = bp.locals[i]
+        if node.kind == GATE and loc is not None:
+            down = bp.downstream(tape, i) or ()
+            pairs = [
+                (tape.nodes[j].label, lv, dv)
+                for j, lv, dv in zip(node.args, loc, down, strict=True)
+                if bp.needs[j]
+            ]
+            local_cell = "\n".join(f"{name}: {fmt(lv, digits)}" for name, lv, _ in pairs)
+            down_cell = "\n".join(f"→ {name}: {fmt(dv, digits)}" for name, _, dv in pairs)
+        gate = "input" if node.kind != GATE else f"{node.label} = {tape.gate_text(i)}"
+        table.add_row(
+            node.label,
+            gate,
+            fmt(result.values[i], digits),
+            upstream,
+            local_cell,
+            down_cell,
+            pattern(tape, i, uses),
+        )
+    return table
+
+
+def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    out = result.output_label
+    table = Table(title=f"Gradients of {out}, checked", box=boxed, title_justify="left")
+    table.add_column("variable", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{out}/∂variable (backprop)", justify="right", style="bold red")
+    table.add_column("symbolic derivative (SymPy)", max_width=DERIVATIVE_WIDTH)
+    table.add_column("SymPy", justify="right")
+    table.add_column("forward mode", justify="right")
+    table.add_column("numeric", justify="right")
+    table.add_column("check")
+    for v in result.variables:
+        derivative = v.derivative if v.derivative is not None else "—"
+        if len(derivative) > 3 * DERIVATIVE_WIDTH:
+            derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
+        if v.status == AGREE:
+            verdict = Text("✓ agree", style="green")
+        elif v.status == KINK:
+            verdict = Text("≈ convention (" + ", ".join(v.disagreeing) + " differ)", style="yellow")
+        elif v.status == DISAGREE:
+            verdict = Text("✗ disagree: " + ", ".join(v.disagreeing), style="bold red")
+        else:
+            verdict = Text("✗ not finite", style="bold red")
+        table.add_row(
+            v.name,
+            fmt(v.value, digits),
+            fmt(v.gradient, digits),
+            derivative,
+            fmt(v.symbolic, digits),
+            fmt(v.forward, digits),
+            fmt(v.numeric, digits),
+            verdict,
+        )
+    return table
+
+
+def notes(result: GradResult) -> list[RenderableType]:
+    lines: list[RenderableType] = []
+    for k in result.kinks:
+        lines.append(Text(f"non-differentiable point at {k.label}: {k.note}", style="yellow"))
+    sym = result.symbolic
+    if sym.state in ("skipped", "partial"):
+        lines.append(Text(f"SymPy check {sym.state}: {sym.reason}", style="yellow"))
+    d = result.directional
+    if d is not None:
+        style = "green" if d["agree"] else "bold red"
+        lines.append(
+            Text(
+                f"large graph: checked along one random direction v: ∇f·v = {fmt(d['reverse'], 10)}, "
+                f"forward mode {fmt(d['forward'], 10)}, numeric {fmt(d.get('numeric'), 10)}",
+                style=style,
+            )
+        )
+    checks = ["forward mode (rtol 1e-9)"]
+    if sym.state != "off":
+        checks.append(f"SymPy (rtol {SYMBOLIC_TOL.rtol:g})")
+    if result.numeric:
+        checks.append(f"central difference (rtol {NUMERIC_TOL.rtol:g}, h = ∛ε·max(1,|x|))")
+    assert FORWARD_TOL.rtol == 1e-9
+    lines.append(Text("checked against " + ", ".join(checks), style="dim"))
+    return lines
+
+
+def summary(result: GradResult, digits: int = DEFAULT_DIGITS) -> Text:
+    n = len(result.variables)
+    head = f"{result.output_label} = {fmt(result.value, digits)}   "
+    if result.ok:
+        return Text(head) + Text(f"✓ all {n} gradient{'s' * (n != 1)} agree", style="bold green")
+    bad = [v.name for v in result.variables if v.status not in (AGREE, KINK)]
+    return Text(head) + Text(f"✗ check failed for {', '.join(bad) or 'the random direction'}", style="bold red")
+
+
+def full_report(result: GradResult, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
+    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
+    return Group(
+        gate_table(result, digits, boxed),
+        gradient_table(result, digits, boxed),
+        *notes(result),
+        summary(result, digits),
+    )
+
+
+def brief_report(result: GradResult, digits: int = DEFAULT_DIGITS) -> str:
+    out = result.output_label
+    lines = [f"{out} = {fmt(result.value, digits)}"]
+    lines += [f"∂{out}/∂{v.name} = {fmt(v.gradient, digits)}" for v in result.variables]
+    return "\n".join(lines)
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console that is plain and wide when output goes to a file or a pipe."""
+    import os
+    import sys
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(file=stream, highlight=False)
+    width = int(os.environ.get("COLUMNS", "0") or 0) or 200
+    return Console(file=stream, width=width, color_system=None, highlight=False, soft_wrap=False)

@@ -1,0 +1,501 @@
+"""The computational graph as a flat tape, and the passes over it.
+
+A tape is a list of nodes in evaluation order.  A node refers to its inputs by
+integer index, so every pass is one loop over the list: forward in order,
+reverse (backprop) backwards, *adding* into each input's gradient, which is
+how a value used twice sums the gradients of its uses.  Nothing here recurses
+on the shape of the formula.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import GradcalcError, Source, Span, closest
+from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_text
+from .parser import (
+    Assign,
+    Binary,
+    Call,
+    Expr,
+    ExprStmt,
+    Index,
+    ListLit,
+    Name,
+    Num,
+    Program,
+    Unary,
+    children,
+    postorder,
+)
+
+VAR, CONST, GATE = "var", "const", "gate"
+
+
+@dataclass(slots=True)
+class Node:
+    kind: str  # VAR, CONST or GATE
+    op: Op | None
+    args: tuple[int, ...]
+    span: Span
+    label: str  # how the node is called in tables: a variable, a constant's text, q, f, ...
+    const: float = 0.0
+    named: bool = False  # the label is the user's (a variable or an assigned name)
+
+
+@dataclass
+class Tape:
+    nodes: list[Node]
+    output: int
+    source: Source
+    variables: dict[str, int]  # input variable -> node index, in order of first use
+    defaults: dict[str, float] = field(default_factory=dict)  # program values of variables
+    bindings: dict[str, int] = field(default_factory=dict)  # every label -> node index
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def gate_text(self, i: int) -> str:
+        """The right-hand side of a node, in terms of its inputs' labels: ``x + y``."""
+        node = self.nodes[i]
+        if node.kind != GATE:
+            return node.label
+        assert node.op is not None
+        names = [self.nodes[j].label for j in node.args]
+        op = node.op
+        if op.symbol and len(names) == 2:
+            return f"{names[0]} {op.symbol} {names[1]}"
+        if op.symbol and len(names) == 1:
+            return f"{op.symbol}{names[0]}"
+        return f"{op.name}({', '.join(names)})"
+
+    def reachable(self) -> list[bool]:
+        """Which nodes the output depends on."""
+        used = [False] * len(self.nodes)
+        used[self.output] = True
+        nodes = self.nodes
+        for i in range(self.output, -1, -1):
+            if used[i]:
+                for j in nodes[i].args:
+                    used[j] = True
+        return used
+
+    def needs_grad(self) -> list[bool]:
+        """Nodes that depend on some variable and that the output depends on."""
+        nodes = self.nodes
+        depends = [False] * len(nodes)
+        for i, node in enumerate(nodes):
+            if node.kind == VAR:
+                depends[i] = True
+            elif node.kind == GATE:
+                depends[i] = any(depends[j] for j in node.args)
+        used = self.reachable()
+        return [d and u for d, u in zip(depends, used, strict=True)]
+
+    def ancestors(self, i: int) -> set[int]:
+        """Every node that node ``i`` depends on, ``i`` included."""
+        seen = {i}
+        stack = [i]
+        nodes = self.nodes
+        while stack:
+            for j in nodes[stack.pop()].args:
+                if j not in seen:
+                    seen.add(j)
+                    stack.append(j)
+        return seen
+
+
+# ---------------------------------------------------------------------------
+# Building the tape from the parsed program
+
+# Letters for unnamed intermediate gates, in CS231n's habit (q = x + y, f = q z).
+_AUTO_NAMES = ("q", "r", "s", "t", "u", "v", "w", "p", "g", "h", "k", "m", "n")
+
+
+def build(program: Program, output: str | None = None) -> Tape:
+    """Turn a parsed program into a tape."""
+    try:
+        return _Builder(program).build(output)
+    except GradcalcError as err:
+        raise err.with_source(program.source) from None
+
+
+class _Builder:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.nodes: list[Node] = []
+        self.env: dict[str, int] = {}  # name -> newest binding
+        self.variables: dict[str, int] = {}
+        self.defaults: dict[str, float] = {}
+        self.bindings: dict[str, int] = {}
+        self.assigned_later: dict[str, Span] = {}
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def build(self, output: str | None) -> Tape:
+        statements = self.program.statements
+        # Names assigned somewhere: using one before its assignment is an error.
+        first_assign: dict[str, int] = {}
+        for k, stmt in enumerate(statements):
+            if isinstance(stmt, Assign):
+                first_assign.setdefault(stmt.target, k)
+        last = len(statements) - 1
+        out_index = -1
+        for k, stmt in enumerate(statements):
+            if isinstance(stmt, ExprStmt):
+                if k != last:
+                    raise GradcalcError(
+                        "this expression's value is not used",
+                        kind="syntax",
+                        span=stmt.span,
+                        hint="only the last statement may be a bare expression; assign it with 'name = ...'",
+                    )
+                out_index = self.expression(stmt.expr, first_assign, k)
+                continue
+            number = _plain_number(stmt.expr)
+            if number is not None and stmt.target not in self.env and stmt.target not in self.variables:
+                # `x = -4`: an input variable with a default value.
+                self._check_variable_name(stmt.target, stmt.target_span)
+                idx = self.add(Node(VAR, None, (), stmt.target_span, stmt.target, named=True))
+                self.variables[stmt.target] = idx
+                self.defaults[stmt.target] = number
+                self.env[stmt.target] = idx
+                self.bindings[stmt.target] = idx
+                out_index = idx
+                continue
+            idx = self.expression(stmt.expr, first_assign, k)
+            node = self.nodes[idx]
+            if not node.named and node.kind == GATE:
+                node.label = self._fresh_label(stmt.target)
+                node.named = True
+                self.bindings[node.label] = idx
+            self.env[stmt.target] = idx
+            self.bindings[stmt.target] = idx
+            out_index = idx
+        if output is not None:
+            if output not in self.env:
+                raise GradcalcError(
+                    f"--output {output!r} is not a name in the program",
+                    kind="name",
+                    hint=_did_you_mean(output, list(self.env)),
+                )
+            out_index = self.env[output]
+        self._auto_label(out_index)
+        return Tape(
+            self.nodes,
+            out_index,
+            self.program.source,
+            self.variables,
+            self.defaults,
+            self.bindings,
+        )
+
+    def _fresh_label(self, name: str) -> str:
+        label = name
+        while label in self.bindings:  # rebinding: c, c', c'', ...
+            label += "'"
+        return label
+
+    def _auto_label(self, out_index: int) -> None:
+        taken = set(self.bindings) | set(self.variables) | set(CONSTANTS)
+        out = self.nodes[out_index]
+        if out.kind == GATE and not out.named:
+            out.label = "f" if "f" not in taken else next(
+                n for n in ("out", "f_", "output") if n not in taken
+            )
+            taken.add(out.label)
+        names = iter(_label_sequence(taken))
+        for node in self.nodes:
+            if node.kind == GATE and not node.named and node is not out:
+                node.label = next(names)
+
+    def _check_variable_name(self, name: str, span: Span) -> None:
+        if name in CONSTANTS:
+            raise GradcalcError(
+                f"{name!r} is the constant {CONSTANTS[name]:.6g} and cannot be a variable",
+                kind="name",
+                span=span,
+                hint="use another name",
+            )
+        if name in FUNCTIONS:
+            raise GradcalcError(
+                f"{name!r} is a function and cannot be a variable",
+                kind="name",
+                span=span,
+                hint=f"call it as {name}(x), or use another name",
+            )
+
+    def expression(self, root: Expr, first_assign: dict[str, int], stmt_index: int) -> int:
+        index: dict[int, int] = {}  # id(tree node) -> tape index
+        nodes = self.nodes
+        for expr in postorder(root):
+            if isinstance(expr, Num):
+                idx = self.add(Node(CONST, None, (), expr.span, expr.text, const=_finite(expr)))
+            elif isinstance(expr, Name):
+                idx = self.name(expr, first_assign, stmt_index)
+            elif isinstance(expr, Unary):
+                inner = index.pop(id(expr.operand))
+                if expr.op == "+":
+                    idx = inner
+                elif nodes[inner].kind == CONST and isinstance(expr.operand, Num):
+                    const = nodes[inner]
+                    const.const = -const.const
+                    const.label = "-" + const.label
+                    const.span = expr.span
+                    idx = inner
+                else:
+                    idx = self.add(Node(GATE, OPS["neg"], (inner,), expr.span, ""))
+            elif isinstance(expr, Binary):
+                right = index.pop(id(expr.right))
+                left = index.pop(id(expr.left))
+                if expr.op not in BINARY_OPS:
+                    raise _not_yet(expr.op_span, f"the {expr.op!r} operator")
+                idx = self.add(Node(GATE, OPS[BINARY_OPS[expr.op]], (left, right), expr.span, ""))
+            elif isinstance(expr, Call):
+                args = tuple(index.pop(id(a)) for a in expr.args)
+                idx = self.add(Node(GATE, self.function(expr), args, expr.span, ""))
+            elif isinstance(expr, (Index, ListLit)):
+                for child in children(expr):
+                    index.pop(id(child), None)
+                raise _not_yet(expr.span, "vectors, matrices and indexing")
+            else:  # pragma: no cover - the tree has no other kinds
+                raise AssertionError(expr)
+            index[id(expr)] = idx
+        return index[id(root)]
+
+    def name(self, expr: Name, first_assign: dict[str, int], stmt_index: int) -> int:
+        name = expr.id
+        if name in self.env:
+            return self.env[name]
+        if name in CONSTANTS:
+            return self.add(Node(CONST, None, (), expr.span, name, const=CONSTANTS[name]))
+        if name in first_assign and first_assign[name] >= stmt_index:
+            where = self.program.statements[first_assign[name]]
+            assert isinstance(where, Assign)
+            line, col = self.program.source.line_col(where.target_span[0])
+            raise GradcalcError(
+                f"{name!r} is used before it is assigned",
+                kind="name",
+                span=expr.span,
+                hint=f"{name!r} is assigned at line {line}, column {col}; move that line up",
+            )
+        if name in FUNCTIONS:
+            raise GradcalcError(
+                f"{name!r} is a function; call it with parentheses",
+                kind="name",
+                span=expr.span,
+                hint=f"write {name}(x)",
+            )
+        idx = self.add(Node(VAR, None, (), expr.span, name, named=True))
+        self.variables[name] = idx
+        self.env[name] = idx
+        self.bindings[name] = idx
+        return idx
+
+    def function(self, call: Call) -> Op:
+        if call.func not in FUNCTIONS:
+            known = [*FUNCTIONS, *self.env]
+            hint = _did_you_mean(call.func, known) or f"functions are: {', '.join(sorted(FUNCTIONS))}"
+            raise GradcalcError(f"unknown function {call.func!r}", kind="name", span=call.name_span, hint=hint)
+        op = OPS[FUNCTIONS[call.func]]
+        n = len(call.args)
+        if (op.arity >= 0 and n != op.arity) or (op.arity < 0 and n < 2):
+            raise GradcalcError(
+                f"{call.func}() takes {arity_text(op)}, given {n}",
+                kind="syntax",
+                span=call.span,
+                hint="max(a, b, ...) and min(a, b, ...) take two or more" if op.arity < 0 else None,
+            )
+        return op
+
+
+def _label_sequence(taken: set[str]) -> Any:
+    for name in _AUTO_NAMES:
+        if name not in taken:
+            yield name
+    k = 1
+    while True:
+        name = f"n{k}"
+        if name not in taken:
+            yield name
+        k += 1
+
+
+def _plain_number(expr: Expr) -> float | None:
+    if isinstance(expr, Num):
+        return _finite(expr)
+    if isinstance(expr, Unary) and isinstance(expr.operand, Num):
+        value = _finite(expr.operand)
+        return -value if expr.op == "-" else value
+    return None
+
+
+def _finite(num: Num) -> float:
+    if not math.isfinite(num.value):
+        raise GradcalcError(
+            f"the number {num.text[:30]} is too large for a 64-bit float",
+            kind="overflow",
+            span=num.span,
+            hint="floats reach about 1.8e308",
+        )
+    return num.value
+
+
+def _not_yet(span: Span, what: str) -> GradcalcError:
+    return GradcalcError(
+        f"{what} are not supported in scalar formulas",
+        kind="syntax",
+        span=span,
+        hint="formulas are built from numbers, names, + - * / ^ and function calls",
+    )
+
+
+def _did_you_mean(name: str, known: list[str]) -> str | None:
+    near = closest(name, known)
+    return f"did you mean {near!r}?" if near else None
+
+
+# ---------------------------------------------------------------------------
+# The passes
+
+
+def forward(tape: Tape, inputs: Mapping[str, Any], m: Any = None) -> list[Any]:
+    """Every node's value, in tape order."""
+    m = m if m is not None else ScalarMath()
+    vals: list[Any] = [0.0] * len(tape.nodes)
+    for i, node in enumerate(tape.nodes):
+        kind = node.kind
+        if kind == GATE:
+            args = node.args
+            fwd = node.op.fwd  # type: ignore[union-attr]
+            if len(args) == 2:
+                vals[i] = fwd(m, vals[args[0]], vals[args[1]])
+            elif len(args) == 1:
+                vals[i] = fwd(m, vals[args[0]])
+            else:
+                vals[i] = fwd(m, *[vals[j] for j in args])
+        elif kind == VAR:
+            vals[i] = inputs[node.label]
+        else:
+            vals[i] = node.const
+    return vals
+
+
+def first_nonfinite(tape: Tape, vals: list[float]) -> int | None:
+    """The first gate whose value is inf or nan although its inputs are finite."""
+    if all(map(math.isfinite, vals)):
+        return None
+    for i, v in enumerate(vals):
+        if not math.isfinite(v):
+            return i
+    return None  # pragma: no cover
+
+
+def check_forward(tape: Tape, vals: list[float], m: Any = None) -> None:
+    """Raise a located error naming the first gate whose value is not finite."""
+    i = first_nonfinite(tape, vals)
+    if i is None:
+        return
+    node = tape.nodes[i]
+    xs = [vals[j] for j in node.args]
+    gate = f"{node.label} = {tape.gate_text(i)}"
+    inputs = ", ".join(f"{tape.nodes[j].label} = {vals[j]:g}" for j in node.args)
+    problem = node.op.domain(xs) if node.op is not None and node.op.domain else None
+    if problem:
+        raise GradcalcError(
+            f"{problem} in gate {gate}",
+            kind="domain",
+            span=node.span,
+            hint=f"the gate's inputs are {inputs}; choose values inside its domain",
+            source=tape.source,
+        )
+    what = "not a number" if vals[i] != vals[i] else "infinite"
+    raise GradcalcError(
+        f"overflow: gate {gate} is {what}",
+        kind="overflow",
+        span=node.span,
+        hint=f"its inputs are {inputs}; 64-bit floats reach about 1.8e308",
+        source=tape.source,
+    )
+
+
+@dataclass
+class Backprop:
+    """The reverse pass: for every node its gradient and its gate's local gradients."""
+
+    grads: list[Any]  # ∂output/∂node: the upstream gradient at each node
+    locals: list[tuple[Any, ...] | None]  # ∂node/∂input for each input of each gate
+    needs: list[bool]  # whether the node's gradient matters (depends on a variable)
+
+    def downstream(self, tape: Tape, i: int) -> tuple[Any, ...] | None:
+        """What gate ``i`` hands back to each input: upstream × local."""
+        loc = self.locals[i]
+        if loc is None:
+            return None
+        g = self.grads[i]
+        return tuple(g * lg if g != 0 else 0.0 * lg for lg in loc)
+
+
+def backward(tape: Tape, vals: list[Any], m: Any = None) -> Backprop:
+    """Reverse mode: one loop backwards over the tape, adding into inputs' gradients.
+
+    A zero upstream gradient hands back zero, even through an infinite local
+    gradient (sqrt at 0 behind a max that routed elsewhere), rather than NaN.
+    """
+    m = m if m is not None else ScalarMath()
+    nodes = tape.nodes
+    n = len(nodes)
+    needs = tape.needs_grad()
+    grads: list[Any] = [0.0] * n
+    local: list[tuple[Any, ...] | None] = [None] * n
+    grads[tape.output] = 1.0
+    for i in range(tape.output, -1, -1):
+        node = nodes[i]
+        if node.kind != GATE or not needs[i]:
+            continue
+        args = node.args
+        loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr]
+        if len(loc) != len(args):  # pragma: no cover - a broken op row
+            raise AssertionError(f"{node.op.name}: {len(loc)} local gradients for {len(args)} inputs")  # type: ignore[union-attr]
+        local[i] = loc
+        g = grads[i]
+        if g == 0:
+            continue
+        for j, lg in zip(args, loc, strict=True):
+            if needs[j]:
+                grads[j] += g * lg
+    return Backprop(grads, local, needs)
+
+
+def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, float], m: Any = None) -> list[float]:
+    """Forward mode: push tangents from the variables through each gate's local gradients.
+
+    Independent of the reverse pass: it visits the tape in the other direction
+    and sums over a gate's inputs instead of over a node's uses.  Given the
+    tangent of each variable (by node index), returns every node's tangent up
+    to the output; the output's is the directional derivative.
+    """
+    m = m if m is not None else ScalarMath()
+    nodes = tape.nodes
+    tan = [0.0] * len(nodes)
+    for i in range(tape.output + 1):
+        node = nodes[i]
+        if node.kind == VAR:
+            tan[i] = tangents.get(i, 0.0)
+        elif node.kind == GATE:
+            args = node.args
+            if not any(tan[j] for j in args):
+                continue
+            loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr]
+            total = 0.0
+            for j, lg in zip(args, loc, strict=True):
+                t = tan[j]
+                if t != 0:
+                    total += lg * t
+            tan[i] = total
+    return tan

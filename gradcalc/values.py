@@ -1,0 +1,116 @@
+"""``NAME=VALUE`` arguments: parsed by a pattern, never evaluated."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+from .errors import GradcalcError, Source, closest
+from .ops import CONSTANTS, FUNCTIONS
+from .tape import Tape
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_MINUS = {"\u2212": "-", "\u2013": "-"}
+
+
+def parse_number(text: str, source: Source, offset: int = 0) -> float:
+    """A decimal or scientific number; anything else is a located error."""
+    clean = "".join(_MINUS.get(c, c) for c in text.strip())
+    if not NUMBER_RE.match(clean):
+        lead = len(text) - len(text.lstrip())
+        raise GradcalcError(
+            f"{text.strip()[:40]!r} is not a number",
+            kind="value",
+            span=(offset + lead, offset + max(lead + 1, len(text.rstrip()))),
+            hint="values are decimal or scientific numbers such as -2, 0.5 or 1e-3",
+            source=source,
+        )
+    value = float(clean)
+    if not math.isfinite(value):
+        raise GradcalcError(
+            f"{text.strip()[:40]} is too large for a 64-bit float",
+            kind="value",
+            span=(offset, offset + len(text)),
+            hint="floats reach about 1.8e308",
+            source=source,
+        )
+    return value
+
+
+def parse_assignments(args: Iterable[str]) -> dict[str, float]:
+    """``["x=-2", "y=5"]`` → ``{"x": -2.0, "y": 5.0}``, each checked."""
+    values: dict[str, float] = {}
+    for k, arg in enumerate(args, 1):
+        source = Source(arg, f"value {k}")
+        if "=" not in arg and arg.startswith("-"):
+            raise GradcalcError(
+                f"unknown option {arg[:40]!r}",
+                kind="usage",
+                span=(0, len(arg)),
+                hint="see the command's --help for its options",
+                source=source,
+            )
+        if "=" not in arg:
+            raise GradcalcError(
+                f"expected NAME=VALUE, found {arg[:40]!r}",
+                kind="value",
+                span=(0, len(arg)),
+                hint="give values as x=-2 y=5; quote the formula if it contains spaces",
+                source=source,
+            )
+        name, _, text = arg.partition("=")
+        name = name.strip()
+        if not NAME_RE.match(name):
+            raise GradcalcError(
+                f"{name[:40]!r} is not a variable name",
+                kind="value",
+                span=(0, max(1, len(arg.partition("=")[0]))),
+                hint="names start with a letter or '_' and go on with letters, digits and '_'",
+                source=source,
+            )
+        if name in values:
+            raise GradcalcError(
+                f"{name!r} is given twice",
+                kind="value",
+                span=(0, len(arg)),
+                hint="give each variable one value",
+                source=source,
+            )
+        values[name] = parse_number(text, source, len(arg) - len(text))
+    return values
+
+
+def resolve_inputs(tape: Tape, given: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
+    """The value of every variable (given, else the program's default), and warnings."""
+    missing = [n for n in tape.variables if n not in given and n not in tape.defaults]
+    if missing:
+        first = tape.nodes[tape.variables[missing[0]]]
+        listed = ", ".join(missing)
+        hint = f"add {' '.join(f'{n}=...' for n in missing)} after the formula"
+        near = closest(missing[0], list(FUNCTIONS))
+        if near and len(missing) == 1:
+            hint += f"; or did you mean the function {near}(...)?"
+        raise GradcalcError(
+            f"no value for {listed}",
+            kind="value",
+            span=first.span,
+            hint=hint,
+            source=tape.source,
+        )
+    for name in given:
+        if name in CONSTANTS and name not in tape.variables:
+            raise GradcalcError(
+                f"{name!r} is the constant {CONSTANTS[name]:.6g}, not a variable",
+                kind="value",
+                hint="rename the variable in the formula",
+            )
+    inputs = {n: float(given[n]) if n in given else tape.defaults[n] for n in tape.variables}
+    warnings = []
+    for name in given:
+        if name not in tape.variables:
+            near = closest(name, list(tape.variables))
+            extra = f" (did you mean {near!r}?)" if near else ""
+            warnings.append(f"{name!r} is not used by the formula; its value is ignored{extra}")
+    return inputs, warnings
