@@ -6,7 +6,6 @@ from a :class:`GradResult`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +13,10 @@ from typing import Any
 from . import checks
 from .budget import Budgeted
 from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
+from .errors import GradcalcError
 from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
 from .parser import Program, parse_program
-from .tape import GATE, Backprop, Tape, backward, build, check_forward, forward, jvp
+from .tape import GATE, Backprop, Tape, backward, build, check_forward, choose_math, finite, forward, jvp
 from .values import resolve_inputs
 
 DEFAULT_SYMBOLIC_BUDGET = 5.0
@@ -39,12 +39,12 @@ class VariableCheck:
     """One variable's gradient and what each witness says of it."""
 
     name: str
-    value: float
-    gradient: float
-    forward: float | None = None
-    symbolic: float | None = None
-    derivative: str | None = None  # SymPy's ∂f/∂name, as text
-    numeric: float | None = None
+    value: Any  # a float, or an array for a vector or matrix variable
+    gradient: Any  # same shape as value
+    forward: Any = None
+    symbolic: Any = None
+    derivative: Any = None  # SymPy's ∂f/∂name as text (nested lists of text for arrays)
+    numeric: Any = None
     status: str = AGREE  # agree, disagree, kink, nonfinite
     disagreeing: list[str] = field(default_factory=list)  # which witnesses disagree
 
@@ -59,8 +59,8 @@ class SymbolicStatus:
 @dataclass
 class GradResult:
     tape: Tape
-    inputs: dict[str, float]
-    values: list[float]  # every node's forward value
+    inputs: dict[str, Any]
+    values: list[Any]  # every node's forward value
     backprop: Backprop
     variables: list[VariableCheck]
     kinks: list[Kink]
@@ -79,7 +79,7 @@ class GradResult:
         return self.tape.nodes[self.tape.output].label
 
     @property
-    def gradients(self) -> dict[str, float]:
+    def gradients(self) -> dict[str, Any]:
         return {v.name: v.gradient for v in self.variables}
 
     @property
@@ -89,13 +89,13 @@ class GradResult:
             return False
         return all(v.status in (AGREE, KINK) for v in self.variables)
 
-    def node_gradient(self, i: int) -> float:
-        return float(self.backprop.grads[i])
+    def node_gradient(self, i: int) -> Any:
+        return self.backprop.grads[i]
 
 
 def gradient(
     formula: str | Program,
-    values: Mapping[str, float] | None = None,
+    values: Mapping[str, Any] | None = None,
     *,
     symbolic: bool = True,
     numeric: bool = True,
@@ -110,6 +110,7 @@ def gradient(
     >>> r.value, r.gradients
     (-12.0, {'x': -4.0, 'y': -4.0, 'z': 3.0})
 
+    Values may be numbers or NumPy arrays (vectors and matrices).
     Raises :class:`gradcalc.errors.GradcalcError` for bad input.
     """
     if tie not in TIE_MODES:
@@ -117,70 +118,150 @@ def gradient(
     program = formula if isinstance(formula, Program) else parse_program(formula, name)
     tape = build(program, output)
     inputs, warnings = resolve_inputs(tape, values or {})
-    job: Budgeted | None = None
-    sym_status = SymbolicStatus("off", "turned off (--no-symbolic)") if not symbolic else SymbolicStatus("done")
-    if symbolic:
-        from .symbolic import MAX_SYMBOLIC_NODES
-
-        if len(tape.nodes) > MAX_SYMBOLIC_NODES:
-            sym_status = SymbolicStatus(
-                "skipped", f"the graph has {len(tape.nodes):,} nodes, more than {MAX_SYMBOLIC_NODES:,}"
-            )
-        elif tape.variables:
-            job = checks.start_symbolic(tape, inputs, symbolic_budget)
-    try:
-        m = ScalarMath(tie)
+    m = choose_math(tape, inputs, tie)
+    with _quiet(m):
         vals = forward(tape, inputs, m)
-        check_forward(tape, vals)
-        bp = backward(tape, vals, m)
-        result = GradResult(
-            tape, inputs, vals, bp, [], _kinks(tape, vals, bp, m), warnings, sym_status, numeric, tie
-        )
-        _check_variables(result, m)
-    except BaseException:
-        if job is not None:
-            job.cancel()
-        raise
+        check_forward(tape, vals, m)
+        _require_scalar(tape, vals)
+        job: Budgeted | None = None
+        sym_status = SymbolicStatus("off", "turned off (--no-symbolic)")
+        if symbolic:
+            from .symbolic import MAX_SYMBOLIC_NODES
+
+            sym_status = SymbolicStatus("done")
+            if len(tape.nodes) > MAX_SYMBOLIC_NODES:
+                sym_status = SymbolicStatus(
+                    "skipped", f"the graph has {len(tape.nodes):,} nodes, more than {MAX_SYMBOLIC_NODES:,}"
+                )
+            elif tape.variables:
+                job = checks.start_symbolic(tape, inputs, symbolic_budget)
+        try:
+            bp = backward(tape, vals, m)
+            result = GradResult(
+                tape, inputs, vals, bp, [], _kinks(tape, vals, bp, m), warnings, sym_status, numeric, tie
+            )
+            _check_variables(result, m)
+        except BaseException:
+            if job is not None:
+                job.cancel()
+            raise
     if job is not None:
         _apply_symbolic(result, job)
     _settle(result)
     return result
 
 
-def _kinks(tape: Tape, vals: list[float], bp: Backprop, m: ScalarMath) -> list[Kink]:
+class _quiet:
+    """NumPy answers inf and nan without warnings; the engine reports them itself."""
+
+    def __init__(self, m: Any) -> None:
+        self.state: Any = None
+        self.scalar = isinstance(m, ScalarMath)
+
+    def __enter__(self) -> None:
+        if not self.scalar:
+            from .tensor import np
+
+            self.state = np.seterr(all="ignore")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.state is not None:
+            from .tensor import np
+
+            np.seterr(**self.state)
+
+
+def _require_scalar(tape: Tape, vals: list[Any]) -> None:
+    out = vals[tape.output]
+    if isinstance(out, float):
+        return
+    from .tensor import np, shape_text
+
+    if np.ndim(out) == 0:
+        vals[tape.output] = float(out)
+        return
+    node = tape.nodes[tape.output]
+    raise GradcalcError(
+        f"the output {node.label} is a {shape_text(out)} array, not a number",
+        kind="shape",
+        span=node.span,
+        hint="gradients need a scalar output: wrap it in sum(...) or mean(...), "
+        "or use 'gradcalc jacobian' for the full Jacobian",
+        source=tape.source,
+    )
+
+
+def _kinks(tape: Tape, vals: list[Any], bp: Backprop, m: Any) -> list[Kink]:
     found = []
     for i, node in enumerate(tape.nodes):
         if node.kind != GATE or not bp.needs[i] or node.op is None or node.op.kink is None:
             continue
         note = node.op.kink(m, [vals[j] for j in node.args], vals[i])
         if note:
-            names = [n for n, j in tape.variables.items() if j in tape.ancestors(i)]
+            above = tape.ancestors(i)
+            names = [n for n, j in tape.variables.items() if j in above]
             found.append(Kink(i, node.label, note, names))
     return found
 
 
-def _check_variables(result: GradResult, m: ScalarMath) -> None:
+def _elements(value: Any) -> list[tuple[int, ...]]:
+    """The positions of a variable's elements: [()] for a number."""
+    if isinstance(value, float):
+        return [()]
+    from .tensor import np
+
+    return [tuple(int(k) for k in ix) for ix in np.ndindex(np.shape(value))]
+
+
+def _unit(value: Any, pos: tuple[int, ...], amount: float = 1.0) -> Any:
+    if not pos:
+        return amount
+    from .tensor import np
+
+    e = np.zeros(np.shape(value))
+    e[pos] = amount
+    return e
+
+
+def _assemble(value: Any, parts: list[Any]) -> Any:
+    if isinstance(value, float):
+        return parts[0]
+    if any(p is None for p in parts):
+        return None
+    from .tensor import np
+
+    return np.array(parts, dtype=float).reshape(np.shape(value))
+
+
+def _check_variables(result: GradResult, m: Any) -> None:
     tape, vals, bp = result.tape, result.values, result.backprop
-    n_vars = len(tape.variables)
-    per_variable = n_vars * len(tape.nodes) <= checks.PER_VARIABLE_LIMIT
+    sizes = {name: len(_elements(result.inputs[name])) for name in tape.variables}
+    per_variable = sum(sizes.values()) * len(tape.nodes) <= checks.PER_VARIABLE_LIMIT
     for name, i in tape.variables.items():
-        check = VariableCheck(name, result.inputs[name], float(bp.grads[i]))
+        value = result.inputs[name]
+        grad = bp.grads[i]
+        if not isinstance(value, float):
+            from .tensor import np
+
+            grad = np.broadcast_to(np.asarray(grad, dtype=float), np.shape(value)).copy()
+        check = VariableCheck(name, value, grad if not isinstance(grad, int) else float(grad))
         if per_variable:
-            check.forward = jvp(tape, vals, {i: 1.0}, m)[tape.output]
+            forward_parts = []
+            numeric_parts = []
+            for pos in _elements(value):
+                forward_parts.append(_scalar(jvp(tape, vals, {i: _unit(value, pos)}, m)[tape.output]))
+                if result.numeric:
+                    numeric_parts.append(checks.central_difference(tape, result.inputs, name, pos, m))
+            check.forward = _assemble(value, forward_parts)
             if result.numeric:
-                check.numeric = checks.central_difference(tape, result.inputs, {name: 1.0}, m)
+                check.numeric = _assemble(value, numeric_parts)
         result.variables.append(check)
-    if not per_variable and n_vars:
-        d = checks.directional(tape, vals, bp)
-        d["agree"] = FORWARD_TOL.close(d["reverse"], d["forward"])
-        if result.numeric:
-            d["numeric"] = checks.central_difference(tape, result.inputs, d["direction"], m)
-            if d["numeric"] is not None:
-                scale = max(abs(result.inputs[n]) for n in d["direction"])
-                d["agree"] = d["agree"] and NUMERIC_TOL.close(
-                    d["reverse"], d["numeric"], checks.roundoff(vals, scale)
-                )
-        result.directional = d
+    if not per_variable and tape.variables:
+        result.directional = checks.directional(tape, result.inputs, vals, bp, m, result.numeric)
+
+
+def _scalar(x: Any) -> float:
+    return float(x)
 
 
 def _apply_symbolic(result: GradResult, job: Budgeted) -> None:
@@ -189,7 +270,12 @@ def _apply_symbolic(result: GradResult, job: Budgeted) -> None:
     for check in result.variables:
         item = by_name.get(check.name)
         if item is not None:
-            check.symbolic = item.get("value")
+            value = item.get("value")
+            if isinstance(value, list):
+                from .tensor import np
+
+                value = None if _has_none(value) else np.array(value, dtype=float)
+            check.symbolic = value
             check.derivative = item.get("derivative")
     seconds = outcome.seconds
     if outcome.complete:
@@ -200,22 +286,27 @@ def _apply_symbolic(result: GradResult, job: Budgeted) -> None:
         result.symbolic = SymbolicStatus("skipped", outcome.reason, seconds)
 
 
+def _has_none(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_has_none(v) for v in value)
+    return value is None
+
+
 def _settle(result: GradResult) -> None:
     """Give each variable its status from what the witnesses said."""
     kinked = {name for k in result.kinks for name in k.variables}
     for check in result.variables:
         g = check.gradient
-        if not math.isfinite(g):
+        if not finite(g):
             check.status = NONFINITE
             continue
+        slack = checks.roundoff(result.values, check.value)
         wrong = []
         if check.forward is not None and not FORWARD_TOL.close(g, check.forward):
             wrong.append("forward")
         if check.symbolic is not None and not SYMBOLIC_TOL.close(g, check.symbolic):
             wrong.append("sympy")
-        if check.numeric is not None and not NUMERIC_TOL.close(
-            g, check.numeric, checks.roundoff(result.values, check.value)
-        ):
+        if check.numeric is not None and not NUMERIC_TOL.close(g, check.numeric, slack):
             wrong.append("numeric")
         check.disagreeing = wrong
         if wrong:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .budget import Budgeted, Emit
-from .ops import ScalarMath
 from .tape import Backprop, Tape, forward, jvp
 
 EPS = 2.0**-52
@@ -33,8 +32,15 @@ class Tolerance:
     rtol: float
     atol: float
 
-    def close(self, a: float, b: float, atol_extra: float = 0.0) -> bool:
-        return abs(a - b) <= self.atol + atol_extra + self.rtol * max(abs(a), abs(b))
+    def close(self, a: Any, b: Any, atol_extra: float = 0.0) -> bool:
+        if isinstance(a, float | int) and isinstance(b, float | int):
+            return abs(a - b) <= self.atol + atol_extra + self.rtol * max(abs(a), abs(b))
+        from .tensor import np
+
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            return False
+        return bool(np.all(np.abs(a - b) <= self.atol + atol_extra + self.rtol * np.maximum(np.abs(a), np.abs(b))))
 
 
 FORWARD_TOL = Tolerance(rtol=1e-9, atol=1e-12)
@@ -52,30 +58,45 @@ def step(x: float) -> float:
     return EPS ** (1 / 3) * max(1.0, abs(x))
 
 
+def _magnitude(x: Any) -> float:
+    if isinstance(x, float | int):
+        return abs(float(x))
+    from .tensor import np
+
+    return float(np.max(np.abs(x))) if np.size(x) else 0.0
+
+
 def central_difference(
-    tape: Tape, inputs: Mapping[str, float], direction: Mapping[str, float], m: ScalarMath
+    tape: Tape, inputs: Mapping[str, Any], name: str, pos: tuple[int, ...], m: Any
 ) -> float | None:
-    """The derivative of the output along ``direction`` by a central difference."""
-    scale = max(abs(inputs[name]) for name in direction) if direction else 1.0
-    h = step(scale)
-    plus = dict(inputs)
-    minus = dict(inputs)
-    for name, d in direction.items():
-        plus[name] = inputs[name] + h * d
-        minus[name] = inputs[name] - h * d
-    try:
-        f_plus = forward(tape, plus, m)[tape.output]
-        f_minus = forward(tape, minus, m)[tape.output]
-    except (ArithmeticError, ValueError):
-        return None
-    value = (f_plus - f_minus) / (2 * h)
-    return value if math.isfinite(value) else None
+    """∂output/∂(element ``pos`` of variable ``name``) by a central difference."""
+    value = inputs[name]
+    x = float(value[pos]) if pos else float(value)
+    h = step(x)
+    h = (x + h) - x  # a step that is exact in floating point
+    results = []
+    for sign in (1.0, -1.0):
+        moved = dict(inputs)
+        if pos:
+            arr = value.copy()
+            arr[pos] = x + sign * h
+            moved[name] = arr
+        else:
+            moved[name] = x + sign * h
+        try:
+            results.append(float(forward(tape, moved, m)[tape.output]))
+        except Exception:  # a moved point outside the domain or the shapes: no estimate
+            return None
+    value_ = (results[0] - results[1]) / (2 * h)
+    return value_ if math.isfinite(value_) else None
 
 
-def roundoff(vals: list[float], x: float) -> float:
+def roundoff(vals: list[Any], x: Any) -> float:
     """How much rounding in the forward values can move a central difference."""
-    biggest = max((abs(v) for v in vals if math.isfinite(v)), default=1.0)
-    return 16 * EPS * biggest / step(x)
+    biggest = max((_magnitude(v) for v in vals), default=1.0)
+    if not math.isfinite(biggest):
+        biggest = 1.0
+    return 16 * EPS * biggest / step(_magnitude(x))
 
 
 def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Budgeted:
@@ -90,11 +111,50 @@ def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Bu
     return Budgeted(work, seconds)
 
 
-def directional(tape: Tape, vals: list[float], bp: Backprop, seed: int = 0) -> dict[str, Any]:
-    """One check along a random direction v: reverse ∇f·v vs forward-mode JVP."""
+def directional(
+    tape: Tape, inputs: Mapping[str, Any], vals: list[Any], bp: Backprop, m: Any, numeric: bool, seed: int = 0
+) -> dict[str, Any]:
+    """One check along a random direction v, as PyTorch's gradcheck fast mode:
+    reverse ∇f·v against forward-mode JVP, and a central difference along v."""
     rng = random.Random(seed)
-    direction = {name: rng.choice((-1.0, 1.0)) * (0.5 + rng.random()) for name in tape.variables}
-    reverse = sum(bp.grads[i] * direction[name] for name, i in tape.variables.items())
+    direction: dict[str, Any] = {}
+    for name, value in inputs.items():
+        if isinstance(value, float):
+            direction[name] = rng.choice((-1.0, 1.0)) * (0.5 + rng.random())
+        else:
+            from .tensor import np
+
+            direction[name] = np.array([rng.uniform(-1.5, 1.5) for _ in range(np.size(value))]).reshape(
+                np.shape(value)
+            )
+    reverse = 0.0
+    for name, i in tape.variables.items():
+        reverse += _dot(bp.grads[i], direction[name])
     tangents = {i: direction[name] for name, i in tape.variables.items()}
-    fwd = jvp(tape, vals, tangents)[tape.output]
-    return {"direction": direction, "reverse": reverse, "forward": fwd}
+    fwd = float(jvp(tape, vals, tangents, m)[tape.output])
+    agree = FORWARD_TOL.close(reverse, fwd)
+    out: dict[str, Any] = {"reverse": reverse, "forward": fwd, "numeric": None}
+    if numeric:
+        scale = max((_magnitude(v) for v in inputs.values()), default=1.0)
+        h = step(scale)
+        results = []
+        for sign in (1.0, -1.0):
+            moved = {n: inputs[n] + sign * h * direction[n] for n in inputs}
+            try:
+                results.append(float(forward(tape, moved, m)[tape.output]))
+            except Exception:
+                break
+        if len(results) == 2 and all(map(math.isfinite, results)):
+            out["numeric"] = (results[0] - results[1]) / (2 * h)
+            agree = agree and NUMERIC_TOL.close(reverse, out["numeric"], roundoff(vals, scale))
+    out["agree"] = agree
+    out["direction"] = {n: (d if isinstance(d, float) else d.tolist()) for n, d in direction.items()}
+    return out
+
+
+def _dot(g: Any, v: Any) -> float:
+    if isinstance(g, float | int) and isinstance(v, float | int):
+        return float(g) * float(v)
+    from .tensor import np
+
+    return float(np.sum(np.asarray(g) * np.asarray(v)))

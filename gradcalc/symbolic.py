@@ -23,11 +23,28 @@ MAX_SYMBOLIC_NODES = 5_000
 DERIVATIVE_TEXT_LIMIT = 2_000
 
 
-def to_sympy(tape: Tape) -> tuple[Any, dict[str, Any]]:
-    """The output as a SymPy expression, and the symbol of each variable."""
+def to_sympy(tape: Tape, point: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """The output as a SymPy expression, and the symbol(s) of each variable.
+
+    A vector or matrix variable (by its value in ``point``) becomes an object
+    array of scalar symbols named like ``W[0, 1]``, so every tensor gate expands
+    to scalar SymPy expressions.
+    """
     import sympy as sp
 
-    symbols = {name: sp.Symbol(name, real=True) for name in tape.variables}
+    point = point or {}
+    symbols: dict[str, Any] = {}
+    for name in tape.variables:
+        value = point.get(name, 0.0)
+        if isinstance(value, float | int):
+            symbols[name] = sp.Symbol(name, real=True)
+        else:
+            import numpy as np
+
+            arr = np.empty(np.shape(value), dtype=object)
+            for pos in np.ndindex(arr.shape):
+                arr[pos] = sp.Symbol(f"{name}[{', '.join(map(str, pos))}]", real=True)
+            symbols[name] = arr
     exprs: list[Any] = [None] * len(tape.nodes)
     used = tape.reachable()
     for i, node in enumerate(tape.nodes):
@@ -36,11 +53,22 @@ def to_sympy(tape: Tape) -> tuple[Any, dict[str, Any]]:
         if node.kind == VAR:
             exprs[i] = symbols[node.label]
         elif node.kind == CONST:
-            exprs[i] = _number(sp, node.label, node.const)
+            exprs[i] = _constant(sp, node.label, node.const)
         else:
             assert node.kind == GATE and node.op is not None
             exprs[i] = node.op.sym(sp, *[exprs[j] for j in node.args])
     return exprs[tape.output], symbols
+
+
+def _constant(sp: Any, text: str, value: Any) -> Any:
+    if isinstance(value, float):
+        return _number(sp, text, value)
+    import numpy as np
+
+    arr = np.empty(np.shape(value), dtype=object)
+    for pos in np.ndindex(arr.shape):
+        arr[pos] = sp.Float(float(value[pos]))
+    return arr
 
 
 def _number(sp: Any, text: str, value: float) -> Any:
@@ -53,21 +81,60 @@ def _number(sp: Any, text: str, value: float) -> Any:
     return sp.Float(value)
 
 
-def derivatives(
-    tape: Tape, point: Mapping[str, float], emit: Callable[[dict[str, Any]], None]
-) -> None:
-    """Differentiate the output by each variable, evaluate at ``point``, emit each result."""
+def derivatives(tape: Tape, point: Mapping[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
+    """Differentiate the output by each variable, evaluate at ``point``, emit each result.
+
+    For a vector or matrix variable, ``derivative`` and ``value`` are nested
+    lists with one entry per element.
+    """
     import sympy as sp
 
-    expr, symbols = to_sympy(tape)
-    subs = {symbols[name]: sp.Float(point[name], 30) for name in symbols}
+    expr, symbols = to_sympy(tape, point)
+    if type(expr).__name__ == "ndarray":
+        expr = expr.item() if expr.size == 1 else expr
+    subs: dict[Any, Any] = {}
     for name, sym in symbols.items():
-        d = sp.diff(expr, sym)
-        text = str(d)
-        if len(text) > DERIVATIVE_TEXT_LIMIT:
-            text = text[:DERIVATIVE_TEXT_LIMIT] + "…"
-        value = _evaluate(sp, d, subs)
-        emit({"name": name, "derivative": text, "value": value})
+        if isinstance(sym, sp.Symbol):
+            subs[sym] = sp.Float(float(point[name]), 30)
+        else:
+            for pos in _positions(sym):
+                subs[sym[pos]] = sp.Float(float(point[name][pos]), 30)
+    for name, sym in symbols.items():
+        if isinstance(sym, sp.Symbol):
+            d = sp.diff(expr, sym)
+            emit({"name": name, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
+            continue
+        texts = _empty_like(sym)
+        values = _empty_like(sym)
+        for pos in _positions(sym):
+            d = sp.diff(expr, sym[pos])
+            _put(texts, pos, _text(d))
+            _put(values, pos, _evaluate(sp, d, subs))
+        emit({"name": name, "derivative": texts, "value": values})
+
+
+def _text(d: Any) -> str:
+    text = str(d)
+    return text if len(text) <= DERIVATIVE_TEXT_LIMIT else text[:DERIVATIVE_TEXT_LIMIT] + "…"
+
+
+def _positions(arr: Any) -> list[tuple[int, ...]]:
+    import numpy as np
+
+    return [tuple(int(k) for k in pos) for pos in np.ndindex(arr.shape)]
+
+
+def _empty_like(arr: Any) -> Any:
+    if arr.ndim == 1:
+        return [None] * arr.shape[0]
+    return [[None] * arr.shape[1] for _ in range(arr.shape[0])]
+
+
+def _put(nested: Any, pos: tuple[int, ...], value: Any) -> None:
+    if len(pos) == 1:
+        nested[pos[0]] = value
+    else:
+        nested[pos[0]][pos[1]] = value
 
 
 def _evaluate(sp: Any, d: Any, subs: Mapping[Any, Any]) -> float | None:

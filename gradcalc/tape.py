@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradcalcError, Source, Span, closest
-from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_text
+from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_text, index_op
 from .parser import (
     Assign,
     Binary,
@@ -28,7 +28,6 @@ from .parser import (
     Num,
     Program,
     Unary,
-    children,
     postorder,
 )
 
@@ -42,7 +41,7 @@ class Node:
     args: tuple[int, ...]
     span: Span
     label: str  # how the node is called in tables: a variable, a constant's text, q, f, ...
-    const: float = 0.0
+    const: Any = 0.0  # a constant's value: a float, or an array
     named: bool = False  # the label is the user's (a variable or an assigned name)
 
 
@@ -52,7 +51,7 @@ class Tape:
     output: int
     source: Source
     variables: dict[str, int]  # input variable -> node index, in order of first use
-    defaults: dict[str, float] = field(default_factory=dict)  # program values of variables
+    defaults: dict[str, Any] = field(default_factory=dict)  # program values of variables
     bindings: dict[str, int] = field(default_factory=dict)  # every label -> node index
 
     def __len__(self) -> int:
@@ -70,7 +69,17 @@ class Tape:
             return f"{names[0]} {op.symbol} {names[1]}"
         if op.symbol and len(names) == 1:
             return f"{op.symbol}{names[0]}"
+        if op.name == "index":
+            return f"{names[0]}[{op.rule.split('[')[1].split(']')[0]}]"
+        if op.name == "stack":
+            return f"[{', '.join(names)}]"
         return f"{op.name}({', '.join(names)})"
+
+    @property
+    def has_tensors(self) -> bool:
+        """Whether any gate or constant needs NumPy (vectors, matrices)."""
+        return any((n.op is not None and n.op.tensor) or (n.kind == CONST and not isinstance(n.const, float))
+                   for n in self.nodes)
 
     def reachable(self) -> list[bool]:
         """Which nodes the output depends on."""
@@ -129,7 +138,7 @@ class _Builder:
         self.nodes: list[Node] = []
         self.env: dict[str, int] = {}  # name -> newest binding
         self.variables: dict[str, int] = {}
-        self.defaults: dict[str, float] = {}
+        self.defaults: dict[str, Any] = {}
         self.bindings: dict[str, int] = {}
         self.assigned_later: dict[str, Span] = {}
 
@@ -157,7 +166,7 @@ class _Builder:
                     )
                 out_index = self.expression(stmt.expr, first_assign, k)
                 continue
-            number = _plain_number(stmt.expr)
+            number = _plain_value(stmt.expr)
             if number is not None and stmt.target not in self.env and stmt.target not in self.variables:
                 # `x = -4`: an input variable with a default value.
                 self._check_variable_name(stmt.target, stmt.target_span)
@@ -259,14 +268,42 @@ class _Builder:
             elif isinstance(expr, Call):
                 args = tuple(index.pop(id(a)) for a in expr.args)
                 idx = self.add(Node(GATE, self.function(expr), args, expr.span, ""))
-            elif isinstance(expr, (Index, ListLit)):
-                for child in children(expr):
-                    index.pop(id(child), None)
-                raise _not_yet(expr.span, "vectors, matrices and indexing")
+            elif isinstance(expr, Index):
+                positions = tuple(self.position(i) for i in expr.indices)
+                self._drop([index.pop(id(i)) for i in expr.indices])
+                base = index.pop(id(expr.base))
+                idx = self.add(Node(GATE, index_op(positions), (base,), expr.span, ""))
+            elif isinstance(expr, ListLit):
+                value = _plain_value(expr)
+                items = [index.pop(id(item)) for item in expr.items]
+                if value is not None:
+                    self._drop(items)
+                    text = self.program.source.text[expr.span[0] : expr.span[1]]
+                    idx = self.add(Node(CONST, None, (), expr.span, text if len(text) <= 40 else "[…]", const=value))
+                else:
+                    idx = self.add(Node(GATE, OPS["stack"], tuple(items), expr.span, ""))
             else:  # pragma: no cover - the tree has no other kinds
                 raise AssertionError(expr)
             index[id(expr)] = idx
         return index[id(root)]
+
+    def position(self, expr: Expr) -> int:
+        """An index inside [...]: a whole number written in the formula."""
+        value = _plain_number(expr)
+        if value is None or value != int(value) or value < 0:
+            raise GradcalcError(
+                "an index must be a whole number from 0",
+                kind="syntax",
+                span=expr.span,
+                hint="write s[0] for the first element and W[1, 0] for row 1, column 0",
+            )
+        return int(value)
+
+    def _drop(self, positions: list[int]) -> None:
+        """Forget constants just added for literals that were folded into a gate or array."""
+        for pos in sorted(positions, reverse=True):
+            if pos == len(self.nodes) - 1 and self.nodes[pos].kind == CONST:
+                self.nodes.pop()
 
     def name(self, expr: Name, first_assign: dict[str, int], stmt_index: int) -> int:
         name = expr.id
@@ -304,7 +341,7 @@ class _Builder:
             raise GradcalcError(f"unknown function {call.func!r}", kind="name", span=call.name_span, hint=hint)
         op = OPS[FUNCTIONS[call.func]]
         n = len(call.args)
-        if (op.arity >= 0 and n != op.arity) or (op.arity < 0 and n < 2):
+        if (op.arity >= 0 and n != op.arity) or (op.arity == -1 and n < 2):
             raise GradcalcError(
                 f"{call.func}() takes {arity_text(op)}, given {n}",
                 kind="syntax",
@@ -335,6 +372,32 @@ def _plain_number(expr: Expr) -> float | None:
     return None
 
 
+def _plain_value(expr: Expr) -> Any:
+    """A signed number, or a (nested) list of them as an array; else None."""
+    if not isinstance(expr, ListLit):
+        return _plain_number(expr)
+    rows: list[Any] = []
+    for item in expr.items:
+        value = _plain_value(item)
+        if value is None:
+            return None
+        rows.append(value)
+    from .tensor import np
+
+    try:
+        array = np.array(rows, dtype=float)
+    except ValueError:
+        raise GradcalcError(
+            "the rows of this matrix have different lengths",
+            kind="shape",
+            span=expr.span,
+            hint="every row needs the same number of items",
+        ) from None
+    if array.ndim > 2:
+        raise GradcalcError("only vectors and matrices are supported", kind="shape", span=expr.span)
+    return array
+
+
 def _finite(num: Num) -> float:
     if not math.isfinite(num.value):
         raise GradcalcError(
@@ -362,66 +425,128 @@ def _did_you_mean(name: str, known: list[str]) -> str | None:
 
 # ---------------------------------------------------------------------------
 # The passes
+#
+# `m` is the math namespace the op rows run on: ScalarMath for plain floats
+# (fast, no NumPy), or gradcalc.tensor.NumpyMath for vectors, matrices and
+# batches.  choose_math() picks the one a tape and its inputs need.
+
+
+def choose_math(tape: Tape, inputs: Mapping[str, Any], tie: str = "split") -> Any:
+    if tape.has_tensors or any(not isinstance(v, float | int) for v in inputs.values()):
+        from .tensor import NumpyMath
+
+        return NumpyMath(tie)
+    return ScalarMath(tie)
 
 
 def forward(tape: Tape, inputs: Mapping[str, Any], m: Any = None) -> list[Any]:
     """Every node's value, in tape order."""
     m = m if m is not None else ScalarMath()
     vals: list[Any] = [0.0] * len(tape.nodes)
-    for i, node in enumerate(tape.nodes):
-        kind = node.kind
-        if kind == GATE:
-            args = node.args
-            fwd = node.op.fwd  # type: ignore[union-attr]
-            if len(args) == 2:
-                vals[i] = fwd(m, vals[args[0]], vals[args[1]])
-            elif len(args) == 1:
-                vals[i] = fwd(m, vals[args[0]])
+    i = 0
+    try:
+        for i, node in enumerate(tape.nodes):
+            kind = node.kind
+            if kind == GATE:
+                args = node.args
+                fwd = node.op.fwd  # type: ignore[union-attr]
+                if len(args) == 2:
+                    vals[i] = fwd(m, vals[args[0]], vals[args[1]])
+                elif len(args) == 1:
+                    vals[i] = fwd(m, vals[args[0]])
+                else:
+                    vals[i] = fwd(m, *[vals[j] for j in args])
+            elif kind == VAR:
+                vals[i] = inputs[node.label]
             else:
-                vals[i] = fwd(m, *[vals[j] for j in args])
-        elif kind == VAR:
-            vals[i] = inputs[node.label]
-        else:
-            vals[i] = node.const
+                vals[i] = node.const
+    except (ValueError, TypeError, IndexError) as exc:  # shapes that do not fit
+        raise shape_error(tape, vals, i, exc) from None
     return vals
 
 
-def first_nonfinite(tape: Tape, vals: list[float]) -> int | None:
-    """The first gate whose value is inf or nan although its inputs are finite."""
-    if all(map(math.isfinite, vals)):
+def shape_error(tape: Tape, vals: list[Any], i: int, exc: Exception) -> GradcalcError:
+    from .tensor import shape_text
+
+    node = tape.nodes[i]
+    shapes = ", ".join(f"{tape.nodes[j].label}: {shape_text(vals[j])}" for j in node.args)
+    reason = str(exc).split("\n")[0]
+    if "broadcast" in reason or "could not be broadcast" in reason:
+        reason = "the shapes do not broadcast together"
+    elif "mismatch" in reason or "matmul" in reason:
+        reason = "the inner dimensions do not match"
+    return GradcalcError(
+        f"shape error in gate {node.label} = {tape.gate_text(i)}: {reason}",
+        kind="shape",
+        span=node.span,
+        hint=f"the inputs' shapes are {shapes}",
+        source=tape.source,
+    )
+
+
+def finite(v: Any) -> bool:
+    if isinstance(v, float):
+        return math.isfinite(v)
+    from .tensor import np
+
+    return bool(np.all(np.isfinite(v)))
+
+
+def first_nonfinite(tape: Tape, vals: list[Any]) -> int | None:
+    """The first node (in evaluation order) whose value is inf or nan."""
+    if all(map(finite, vals)):
         return None
     for i, v in enumerate(vals):
-        if not math.isfinite(v):
+        if not finite(v):
             return i
     return None  # pragma: no cover
 
 
-def check_forward(tape: Tape, vals: list[float], m: Any = None) -> None:
+def check_forward(tape: Tape, vals: list[Any], m: Any = None) -> None:
     """Raise a located error naming the first gate whose value is not finite."""
     i = first_nonfinite(tape, vals)
     if i is None:
         return
+    m = m if m is not None else ScalarMath()
     node = tape.nodes[i]
     xs = [vals[j] for j in node.args]
     gate = f"{node.label} = {tape.gate_text(i)}"
-    inputs = ", ".join(f"{tape.nodes[j].label} = {vals[j]:g}" for j in node.args)
-    problem = node.op.domain(xs) if node.op is not None and node.op.domain else None
+    inputs = ", ".join(
+        f"{tape.nodes[j].label} = {_short(vals[j])}" for j in node.args if tape.nodes[j].kind != CONST
+    )
+    problem = node.op.domain(m, xs) if node.op is not None and node.op.domain else None
     if problem:
         raise GradcalcError(
             f"{problem} in gate {gate}",
             kind="domain",
             span=node.span,
-            hint=f"the gate's inputs are {inputs}; choose values inside its domain",
+            hint=f"its input{'s are' if ', ' in inputs else ' is'} {inputs}; choose values inside its domain",
             source=tape.source,
         )
-    what = "not a number" if vals[i] != vals[i] else "infinite"
+    what = "not a number" if not _any_inf(vals[i]) else "infinite"
     raise GradcalcError(
         f"overflow: gate {gate} is {what}",
         kind="overflow",
         span=node.span,
-        hint=f"its inputs are {inputs}; 64-bit floats reach about 1.8e308",
+        hint=f"its inputs are {inputs or 'constants'}; 64-bit floats reach about 1.8e308",
         source=tape.source,
     )
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    from .tensor import np
+
+    return np.array2string(np.asarray(v), precision=4, threshold=6)
+
+
+def _any_inf(v: Any) -> bool:
+    if isinstance(v, float):
+        return math.isinf(v)
+    from .tensor import np
+
+    return bool(np.any(np.isinf(v)))
 
 
 @dataclass
@@ -429,50 +554,78 @@ class Backprop:
     """The reverse pass: for every node its gradient and its gate's local gradients."""
 
     grads: list[Any]  # ∂output/∂node: the upstream gradient at each node
-    locals: list[tuple[Any, ...] | None]  # ∂node/∂input for each input of each gate
+    locals: list[tuple[Any, ...] | None]  # ∂node/∂input for each input of elementwise gates
     needs: list[bool]  # whether the node's gradient matters (depends on a variable)
+    downs: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # what structural gates handed back
 
     def downstream(self, tape: Tape, i: int) -> tuple[Any, ...] | None:
         """What gate ``i`` hands back to each input: upstream × local."""
+        if i in self.downs:
+            return self.downs[i]
         loc = self.locals[i]
         if loc is None:
             return None
         g = self.grads[i]
-        return tuple(g * lg if g != 0 else 0.0 * lg for lg in loc)
+        return tuple(0.0 * lg if _zero(g) else g * lg for lg in loc)
 
 
-def backward(tape: Tape, vals: list[Any], m: Any = None) -> Backprop:
+def _zero(g: Any) -> bool:
+    return isinstance(g, float | int) and g == 0
+
+
+def backward(tape: Tape, vals: list[Any], m: Any = None, seed: Any = 1.0) -> Backprop:
     """Reverse mode: one loop backwards over the tape, adding into inputs' gradients.
 
     A zero upstream gradient hands back zero, even through an infinite local
     gradient (sqrt at 0 behind a max that routed elsewhere), rather than NaN.
+    ``seed`` is the gradient of the output with respect to itself (an array of
+    the output's shape for Jacobian rows).
     """
     m = m if m is not None else ScalarMath()
+    scalar = isinstance(m, ScalarMath)
     nodes = tape.nodes
     n = len(nodes)
     needs = tape.needs_grad()
     grads: list[Any] = [0.0] * n
     local: list[tuple[Any, ...] | None] = [None] * n
-    grads[tape.output] = 1.0
+    downs: dict[int, tuple[Any, ...]] = {}
+    grads[tape.output] = seed
     for i in range(tape.output, -1, -1):
         node = nodes[i]
         if node.kind != GATE or not needs[i]:
             continue
+        op = node.op
+        assert op is not None
         args = node.args
-        loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr]
-        if len(loc) != len(args):  # pragma: no cover - a broken op row
-            raise AssertionError(f"{node.op.name}: {len(loc)} local gradients for {len(args)} inputs")  # type: ignore[union-attr]
-        local[i] = loc
+        xs = [vals[j] for j in args]
         g = grads[i]
-        if g == 0:
+        if op.vjp is not None:
+            down = op.vjp(m, g, xs, vals[i])
+            downs[i] = down
+            if len(down) != len(args):  # pragma: no cover - a broken op row
+                raise AssertionError(f"{op.name}: {len(down)} gradients for {len(args)} inputs")
+            for j, d in zip(args, down, strict=True):
+                if needs[j]:
+                    grads[j] = grads[j] + d
             continue
-        for j, lg in zip(args, loc, strict=True):
-            if needs[j]:
-                grads[j] += g * lg
-    return Backprop(grads, local, needs)
+        loc = op.local(m, xs, vals[i])  # type: ignore[misc]
+        if len(loc) != len(args):  # pragma: no cover - a broken op row
+            raise AssertionError(f"{op.name}: {len(loc)} local gradients for {len(args)} inputs")
+        local[i] = loc
+        if scalar:
+            if g == 0:
+                continue
+            for j, lg in zip(args, loc, strict=True):
+                if needs[j]:
+                    grads[j] += g * lg
+        else:
+            for j, lg in zip(args, loc, strict=True):
+                if needs[j]:
+                    grads[j] = grads[j] + m.unbroadcast(g * lg, vals[j])
+    return Backprop(grads, local, needs, downs)
 
 
-def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, float], m: Any = None) -> list[float]:
+def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None) -> list[Any]:
     """Forward mode: push tangents from the variables through each gate's local gradients.
 
     Independent of the reverse pass: it visits the tape in the other direction
@@ -482,20 +635,28 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, float], m: Any = Non
     """
     m = m if m is not None else ScalarMath()
     nodes = tape.nodes
-    tan = [0.0] * len(nodes)
+    tan: list[Any] = [0.0] * len(nodes)
     for i in range(tape.output + 1):
         node = nodes[i]
         if node.kind == VAR:
             tan[i] = tangents.get(i, 0.0)
         elif node.kind == GATE:
             args = node.args
-            if not any(tan[j] for j in args):
+            if all(_zero(tan[j]) for j in args):
                 continue
-            loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr]
-            total = 0.0
+            op = node.op
+            assert op is not None
+            xs = [vals[j] for j in args]
+            if op.jvp is not None:
+                ts = [tan[j] if not _zero(tan[j]) else 0.0 * m.ones_like(vals[j]) if not isinstance(vals[j], float)
+                      else 0.0 for j in args]
+                tan[i] = op.jvp(m, ts, xs, vals[i])
+                continue
+            loc = op.local(m, xs, vals[i])  # type: ignore[misc]
+            total: Any = 0.0
             for j, lg in zip(args, loc, strict=True):
                 t = tan[j]
-                if t != 0:
-                    total += lg * t
+                if not _zero(t):
+                    total = total + lg * t
             tan[i] = total
     return tan

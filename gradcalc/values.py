@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import GradcalcError, Source, closest
 from .ops import CONSTANTS, FUNCTIONS
@@ -39,9 +40,9 @@ def parse_number(text: str, source: Source, offset: int = 0) -> float:
     return value
 
 
-def parse_assignments(args: Iterable[str]) -> dict[str, float]:
+def parse_assignments(args: Iterable[str]) -> dict[str, Any]:
     """``["x=-2", "y=5"]`` → ``{"x": -2.0, "y": 5.0}``, each checked."""
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     for k, arg in enumerate(args, 1):
         source = Source(arg, f"value {k}")
         if "=" not in arg and arg.startswith("-"):
@@ -78,11 +79,16 @@ def parse_assignments(args: Iterable[str]) -> dict[str, float]:
                 hint="give each variable one value",
                 source=source,
             )
-        values[name] = parse_number(text, source, len(arg) - len(text))
+        if text.lstrip().startswith("["):  # a vector or matrix: x=[0.2,0.4]
+            from .tensor import parse_array
+
+            values[name] = parse_array(text, source, len(arg) - len(text))
+        else:
+            values[name] = parse_number(text, source, len(arg) - len(text))
     return values
 
 
-def resolve_inputs(tape: Tape, given: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
+def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The value of every variable (given, else the program's default), and warnings."""
     missing = [n for n in tape.variables if n not in given and n not in tape.defaults]
     if missing:
@@ -106,7 +112,7 @@ def resolve_inputs(tape: Tape, given: Mapping[str, float]) -> tuple[dict[str, fl
                 kind="value",
                 hint="rename the variable in the formula",
             )
-    inputs = {n: float(given[n]) if n in given else tape.defaults[n] for n in tape.variables}
+    inputs = {n: _value(given[n]) if n in given else tape.defaults[n] for n in tape.variables}
     warnings = []
     for name in given:
         if name not in tape.variables:
@@ -114,3 +120,8 @@ def resolve_inputs(tape: Tape, given: Mapping[str, float]) -> tuple[dict[str, fl
             extra = f" (did you mean {near!r}?)" if near else ""
             warnings.append(f"{name!r} is not used by the formula; its value is ignored{extra}")
     return inputs, warnings
+
+
+def _value(v: Any) -> Any:
+    """Numbers as floats; arrays (vectors, matrices) as they are."""
+    return float(v) if isinstance(v, int | float) else v

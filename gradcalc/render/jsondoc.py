@@ -25,19 +25,19 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
         "gradients": {v.name: num(v.gradient) for v in result.variables},
         "status": "ok" if result.ok else "disagree",
     }
-    bad = {v.name: status_of(v.gradient) for v in result.variables if num(v.gradient) is None}
+    bad = {v.name: status_of(v.gradient) for v in result.variables if status_of(v.gradient) != "ok"}
     if bad:
         doc["gradient_status"] = bad
     if brief:
         return doc
-    doc["inputs"] = dict(result.inputs)
+    doc["inputs"] = {name: num(value) for name, value in result.inputs.items()}
     doc["nodes"] = nodes_doc(result)
     doc["checks"] = {
         "ok": result.ok,
         "variables": [
             {
                 "name": v.name,
-                "value": v.value,
+                "value": num(v.value),
                 "gradient": num(v.gradient),
                 "forward": num(v.forward),
                 "sympy": num(v.symbolic),

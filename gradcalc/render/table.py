@@ -40,16 +40,19 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
         upstream = fmt(bp.grads[i], digits) if bp.needs[i] else "—"
         local_cell = down_cell = ""
         loc = bp.locals[i]
-        if node.kind == GATE and loc is not None:
-            down = bp.downstream(tape, i) or ()
-            pairs = [
-                (tape.nodes[j].label, lv, dv)
-                for j, lv, dv in zip(node.args, loc, down, strict=True)
-                if bp.needs[j]
-            ]
-            local_cell = "\n".join(f"{name}: {fmt(lv, digits)}" for name, lv, _ in pairs)
+        down = bp.downstream(tape, i) if node.kind == GATE else None
+        if down is not None:
+            pairs = [(tape.nodes[j].label, k, dv) for k, (j, dv) in enumerate(zip(node.args, down, strict=True))
+                     if bp.needs[j]]
+            if loc is not None:
+                local_cell = "\n".join(f"{name}: {fmt(loc[k], digits)}" for name, k, _ in pairs)
+            elif node.op is not None:
+                local_cell = node.op.rule
             down_cell = "\n".join(f"→ {name}: {fmt(dv, digits)}" for name, _, dv in pairs)
         gate = "input" if node.kind != GATE else f"{node.label} = {tape.gate_text(i)}"
+        shape = _shape(result.values[i])
+        if shape:
+            gate += f"  ({shape})"
         table.add_row(
             node.label,
             gate,
@@ -60,6 +63,23 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
             pattern(tape, i, uses),
         )
     return table
+
+
+def _derivative_text(derivative: object) -> str:
+    """SymPy's derivative; for a vector or matrix, each element's, in order."""
+    if derivative is None:
+        return "—"
+    if isinstance(derivative, list):
+        flat: list[object] = []
+        for item in derivative:
+            flat.extend(item if isinstance(item, list) else [item])
+        return "[" + "; ".join(str(d) for d in flat) + "]"
+    return str(derivative)
+
+
+def _shape(value: object) -> str:
+    shape = getattr(value, "shape", ())
+    return "×".join(map(str, shape)) if shape else ""
 
 
 def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
@@ -74,7 +94,7 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
     table.add_column("numeric", justify="right")
     table.add_column("check")
     for v in result.variables:
-        derivative = v.derivative if v.derivative is not None else "—"
+        derivative = _derivative_text(v.derivative)
         if len(derivative) > 3 * DERIVATIVE_WIDTH:
             derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
         if v.status == AGREE:
