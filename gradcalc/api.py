@@ -103,6 +103,7 @@ def gradient(
     tie: str = DEFAULT_TIE,
     output: str | None = None,
     name: str = "<formula>",
+    fuse: bool = False,
 ) -> GradResult:
     """Parse, build the tape, run forward and reverse passes, and cross-check.
 
@@ -117,6 +118,10 @@ def gradient(
         raise ValueError(f"tie must be one of {TIE_MODES}")
     program = formula if isinstance(formula, Program) else parse_program(formula, name)
     tape = build(program, output)
+    if fuse:
+        from .fuse import fuse as fuse_gates
+
+        tape = fuse_gates(tape)
     inputs, warnings = resolve_inputs(tape, values or {})
     m = choose_math(tape, inputs, tie)
     with _quiet(m):

@@ -64,6 +64,11 @@ TieOpt = Annotated[
         help="Gradient at a max/min tie: split (evenly, as PyTorch and JAX), first, or all (CS231n's indicator).",
     ),
 ]
+FuseOpt = Annotated[
+    bool,
+    typer.Option("--fuse", help="Collapse known chains into one gate: 1/(1+exp(-z)) → sigmoid(z), "
+                 "exp(z)/sum(exp(z)) → softmax(z), log(sum(exp(z))) → logsumexp(z)."),
+]
 OutputOpt = Annotated[
     str | None,
     typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",
@@ -194,5 +199,6 @@ def main(argv: list[str] | None = None) -> int:
 
 # Each command lives in its own module and registers itself on `app`.
 from .commands import grad as _grad  # noqa: E402,F401
+from .commands import jacobian as _jacobian  # noqa: E402,F401
 
 __all__ = ["Source", "app", "main"]

@@ -10,7 +10,7 @@ on the shape of the formula.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,7 +218,7 @@ class _Builder:
                 n for n in ("out", "f_", "output") if n not in taken
             )
             taken.add(out.label)
-        names = iter(_label_sequence(taken))
+        names = label_sequence(taken)
         for node in self.nodes:
             if node.kind == GATE and not node.named and node is not out:
                 node.label = next(names)
@@ -351,7 +351,8 @@ class _Builder:
         return op
 
 
-def _label_sequence(taken: set[str]) -> Any:
+def label_sequence(taken: set[str]) -> Iterator[str]:
+    """Fresh labels for unnamed gates: q, r, s, ... then n1, n2, ..."""
     for name in _AUTO_NAMES:
         if name not in taken:
             yield name

@@ -12,6 +12,7 @@ from ..cli import (
     DigitsOpt,
     FileOpt,
     FormulaArg,
+    FuseOpt,
     JsonOpt,
     OutputOpt,
     TieOpt,
@@ -41,6 +42,7 @@ def grad(
     ] = 5.0,
     tie: TieOpt = "split",
     output: OutputOpt = None,
+    fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
 ) -> None:
     """Forward and backward passes with every gate shown, and every gradient cross-checked.
@@ -66,6 +68,7 @@ def grad(
             tie=tie,
             output=output,
             name=name,
+            fuse=fuse,
         )
     except GradcalcError as err:
         fail(err, as_json)

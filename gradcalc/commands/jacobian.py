@@ -1,0 +1,103 @@
+"""`gradcalc jacobian`: the full Jacobian of a vector-valued formula, checked two ways."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from ..cli import (
+    ARGS_SETTINGS,
+    DigitsOpt,
+    FileOpt,
+    FormulaArg,
+    JsonOpt,
+    OutputOpt,
+    TieOpt,
+    ValuesArg,
+    app,
+    emit_json,
+    fail,
+    read_source,
+    warn,
+)
+from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+
+
+@app.command(context_settings=ARGS_SETTINGS)
+def jacobian(
+    formula: FormulaArg = None,
+    values: ValuesArg = None,
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central-difference check.")] = False,
+    tie: TieOpt = "split",
+    output: OutputOpt = None,
+    digits: DigitsOpt = 6,
+) -> None:
+    """The Jacobian of a vector-valued formula: rows by reverse mode, columns by forward mode.
+
+    Example: gradcalc jacobian 'softmax(z)' 'z=[1, 2, 0.5]'
+
+    Exit codes: 0 reverse and forward mode (and central differences) agree, 1 they disagree, 2 bad input.
+    """
+    from ..jacobian import jacobian as compute
+    from ..values import parse_assignments
+
+    try:
+        text, name, rest = read_source(formula, file, values or [])
+        result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=output, name=name)
+    except GradcalcError as err:
+        fail(err, as_json)
+    warn(result.warnings)
+    if as_json:
+        emit_json(_doc(result))
+    else:
+        _print(result, digits)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
+
+
+def _doc(result: Any) -> dict[str, Any]:
+    from ..render.numbers import num
+
+    return {
+        "formula": result.tape.source.text,
+        "output": result.tape.nodes[result.tape.output].label,
+        "value": num(result.value),
+        "rows": result.rows,
+        "columns": result.column_labels(),
+        "jacobian": [[num(v) for v in row] for row in result.reverse],
+        "forward": [[num(v) for v in row] for row in result.forward],
+        "numeric": None if result.numeric is None else [[num(v) for v in row] for row in result.numeric],
+        "checks": {"forward_agrees": result.agree_forward, "numeric_agrees": result.agree_numeric},
+        "status": "ok" if result.ok else "disagree",
+    }
+
+
+def _print(result: Any, digits: int) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render.numbers import fmt
+    from ..render.table import make_console
+
+    plain = not sys.stdout.isatty()
+    out = result.tape.nodes[result.tape.output].label
+    table = Table(box=box.ASCII2 if plain else box.SIMPLE_HEAD)
+    table.add_column("", style="bold")
+    for label in result.column_labels():
+        table.add_column(label, justify="right")
+    for label, row in zip(result.rows, result.reverse, strict=True):
+        table.add_row(label, *[fmt(v, digits) for v in row])
+    console = make_console()
+    console.print(f"{out} = {fmt(result.value, digits)}")
+    console.print(f"Jacobian ∂{out}/∂inputs: rows by reverse mode, checked column by column in forward mode")
+    console.print(table)
+    parts = [("forward mode (columns)", result.agree_forward)]
+    if result.numeric is not None:
+        parts.append(("central differences", result.agree_numeric))
+    for what, ok in parts:
+        console.print(Text(f"{'✓' if ok else '✗'} {what} {'agree' if ok else 'DISAGREE'}",
+                           style="green" if ok else "bold red"))
