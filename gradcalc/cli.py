@@ -17,8 +17,12 @@ import typer
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Source
 
-# Largest formula or program read, in characters: generous, and a clear error past it.
-MAX_SOURCE_CHARS = 20_000_000
+# Largest formula or program read, in characters (the value arguments have the
+# same limit, together): five times the 100,000-term sums and 100,000-deep
+# parentheses that must compute, and a clear error past it.  Time and memory
+# grow linearly, about 15 s and 1 GB at the limit for the worst case (a million
+# one-character gates), so a server can bound a run by bounding its input.
+MAX_SOURCE_CHARS = 1_000_000
 
 app = typer.Typer(
     name="gradcalc",
@@ -97,13 +101,18 @@ def _root(
 
 
 def read_source(formula: str | None, file: Path | None, values: list[str]) -> tuple[str, str, list[str]]:
-    """The formula text, a name for it, and the value arguments."""
+    """The formula text, a name for it, and the value arguments, within the size limit.
+
+    Files and standard input are read as UTF-8 (a byte-order mark is dropped)
+    and never past the limit, so ``--file /dev/zero`` ends with an error too.
+    """
     if file is not None:
         if formula is not None:
             values = [formula, *values]
         name = str(file)
         try:
-            data = file.read_bytes()
+            with file.open("rb") as stream:
+                data = stream.read(_MAX_BYTES + 1)
         except OSError as exc:
             raise GradcalcError(
                 f"cannot read {name}: {exc.strerror or exc}", kind="file", hint="check the path"
@@ -115,24 +124,48 @@ def read_source(formula: str | None, file: Path | None, values: list[str]) -> tu
         )
     elif formula == "-":
         name = "<stdin>"
-        text = _decode(sys.stdin.buffer.read(MAX_SOURCE_CHARS * 4 + 1), name)
+        text = _decode(sys.stdin.buffer.read(_MAX_BYTES + 1), name)
     else:
         name, text = "<formula>", formula
     if len(text) > MAX_SOURCE_CHARS:
         raise GradcalcError(
-            f"the formula is {len(text):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}",
+            f"{_what(name)} is {len(text):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}",
             kind="limit",
-            hint="split the work, or generate a smaller formula",
+            hint="split the work into smaller formulas",
+        )
+    if sum(len(v) for v in values) > MAX_SOURCE_CHARS:
+        raise GradcalcError(
+            f"the values are more than {MAX_SOURCE_CHARS:,} characters long",
+            kind="limit",
+            hint="give fewer or smaller values",
         )
     return text, name, values
 
 
+# UTF-8 spends at most 4 bytes on a character: reading one byte more than this
+# is enough to know the text is past the limit.
+_MAX_BYTES = 4 * MAX_SOURCE_CHARS
+
+
+def _what(name: str) -> str:
+    return "the formula" if name in ("<formula>", "<stdin>") else name
+
+
 def _decode(data: bytes, name: str) -> str:
+    if len(data) > _MAX_BYTES:
+        raise GradcalcError(
+            f"{_what(name)} is more than {_MAX_BYTES:,} bytes, past the limit of {MAX_SOURCE_CHARS:,} characters",
+            kind="limit",
+            hint="split the work into smaller formulas",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8-sig")
+        line = good.count("\n") + 1
+        column = len(good) - (good.rfind("\n") + 1) + 1
         raise GradcalcError(
-            f"{name} is not UTF-8 text (byte {exc.start})",
+            f"{name} is not UTF-8 text: byte {exc.start} (line {line}, column {column}) is 0x{data[exc.start]:02X}",
             kind="file",
             hint="save the file as UTF-8",
         ) from None
@@ -199,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # Each command lives in its own module and registers itself on `app`.
 from .commands import grad as _grad  # noqa: E402,F401
+from .commands import graph as _graph  # noqa: E402,F401
 from .commands import jacobian as _jacobian  # noqa: E402,F401
+from .commands import descend as _descend  # noqa: E402,F401
 
 __all__ = ["Source", "app", "main"]

@@ -1,0 +1,217 @@
+"""`gradcalc descend`: gradient descent on a formula, over data in epochs and batches."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..cli import (
+    ARGS_SETTINGS,
+    DigitsOpt,
+    FileOpt,
+    FormulaArg,
+    JsonOpt,
+    OutputOpt,
+    TieOpt,
+    ValuesArg,
+    app,
+    emit_json,
+    fail,
+    read_source,
+    warn,
+)
+from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+
+
+@app.command(context_settings=ARGS_SETTINGS)
+def descend(
+    formula: FormulaArg = None,
+    values: ValuesArg = None,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate α: each step moves p by −α·∂loss/∂p.")] = 0.1,
+    params: Annotated[
+        str | None,
+        typer.Option("--params", help="Comma-separated parameters to learn (default: every variable "
+                     "that is not a data column).", show_default=False),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help="Steps of plain gradient descent (without --data).")
+    ] = 100,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="CSV file with a header row; its columns bind to the formula's variables.",
+                     show_default=False),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="Rows per iteration (default: all rows, full batch).",
+                     show_default=False),
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")] = 1,
+    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the loss curve as a PNG file.", show_default=False)
+    ] = None,
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    tie: TieOpt = "split",
+    output: OutputOpt = None,
+    digits: DigitsOpt = 6,
+) -> None:
+    """Gradient descent: learn parameters that make the formula (a loss) small.
+
+    Without --data: plain steps on the formula, e.g.
+    gradcalc descend '(x-3)^2 + (y+1)^2' x=0 y=0 --lr 0.1 --steps 50
+
+    With --data FILE.csv the formula is the loss of one example; each iteration averages loss and
+    gradients over a batch of rows; an epoch is ceil(rows / batch size) iterations, e.g.
+    gradcalc descend '(w*x + b - y)^2' w=0 b=0 --data samples/linear.csv --lr 0.05 --batch-size 5 --epochs 200
+
+    Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input.
+    """
+    from ..descend import descend as run
+    from ..descend import read_csv
+    from ..values import parse_assignments
+
+    try:
+        text, name, rest = read_source(formula, file, values or [])
+        given = parse_assignments(rest)
+        dataset = None
+        if data is not None:
+            try:
+                raw = data.read_bytes()
+            except OSError as exc:
+                raise GradcalcError(f"cannot read {data}: {exc.strerror or exc}", kind="file") from None
+            try:
+                csv_text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
+            dataset = read_csv(csv_text, str(data))
+        chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
+        with _progress(as_json) as tick:
+            result = run(
+                text, given, lr=lr, params=chosen, steps=steps, data=dataset, batch_size=batch_size,
+                epochs=epochs, shuffle=shuffle, seed=seed, tie=tie, output=output, name=name, progress=tick,
+            )
+    except GradcalcError as err:
+        fail(err, as_json)
+    warn(result.warnings)
+    if plot is not None:
+        from ..render.plot import loss_png
+
+        try:
+            plot.write_bytes(loss_png(result.history or [result.initial_loss]))
+        except OSError as exc:
+            fail(GradcalcError(f"cannot write {plot}: {exc.strerror or exc}", kind="file"), as_json)
+    if as_json:
+        emit_json(_doc(result))
+    else:
+        _print(result, digits, plot)
+    raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
+
+
+class _progress:
+    """A rich progress bar on stderr while descending, when stderr is a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar: Any = None
+        self.task: Any = None
+        self.quiet = quiet or not sys.stderr.isatty()
+
+    def __enter__(self) -> Any:
+        if self.quiet:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("descending"), BarColumn(), MofNCompleteColumn(), TextColumn("iterations"),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("descend", total=None)
+
+        def tick(done: int, total: int) -> None:
+            if done == 1 or done % 50 == 0 or done == total:
+                self.bar.update(self.task, completed=done, total=total)
+
+        return tick
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _doc(result: Any) -> dict[str, Any]:
+    from ..render.numbers import num
+
+    doc: dict[str, Any] = {
+        "params": {k: num(v) for k, v in result.params.items()},
+        "start": result.start,
+        "loss": num(result.loss),
+        "initial_loss": num(result.initial_loss),
+        "iterations": result.iterations,
+        "epochs": result.epochs,
+        "history": [num(v) for v in result.history],
+        "lr": result.lr,
+        "batch_size": result.batch_size,
+        "rows": result.rows,
+        "status": "diverged" if result.diverged else "ok",
+        "diverged": None,
+        "warnings": result.warnings,
+    }
+    if result.diverged:
+        d = result.diverged
+        doc["diverged"] = {"epoch": d.epoch, "iteration": d.iteration, "loss": num(d.loss), "gate": d.gate}
+    return doc
+
+
+def _print(result: Any, digits: int, plot: Path | None) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..descend import thin
+    from ..render.numbers import fmt
+    from ..render.plot import loss_chart
+    from ..render.table import make_console
+
+    console = make_console()
+    plain = not sys.stdout.isatty()
+    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
+    per_epoch = -(-result.rows // result.batch_size)
+    if result.rows > 1 or result.batch_size > 1:
+        how = (f"{result.epochs} epoch{'s' * (result.epochs != 1)} × {per_epoch} batch"
+               f"{'es' * (per_epoch != 1)} of up to {result.batch_size} of {result.rows} rows")
+    else:
+        how = "plain gradient descent"
+    console.print(f"{how}, learning rate {fmt(result.lr)}: {result.iterations} iterations")
+    console.print("loss over all the data, by epoch:")
+    history = Table(box=boxed)
+    history.add_column("epoch", justify="right")
+    history.add_column("loss", justify="right")
+    history.add_row("start", fmt(result.initial_loss, digits))
+    for epoch, loss in thin(result.history):
+        history.add_row(str(epoch), fmt(loss, digits))
+    console.print(history)
+    if len(result.history) > 1:
+        console.print(loss_chart(result.history))
+    console.print("parameters:")
+    params = Table(box=boxed)
+    params.add_column("parameter")
+    params.add_column("start", justify="right")
+    params.add_column("learned", justify="right")
+    for name, value in result.params.items():
+        params.add_row(name, fmt(result.start[name], digits), fmt(value, digits))
+    console.print(params)
+    if result.diverged:
+        d = result.diverged
+        where = f" (the first non-finite gate: {d.gate})" if d.gate else ""
+        console.print(Text(
+            f"diverged at epoch {d.epoch}, iteration {d.iteration}: the loss became {fmt(d.loss)}{where}; "
+            f"try a smaller learning rate, e.g. --lr {fmt(result.lr / 10)}", style="bold red"))
+    else:
+        console.print(Text(f"final loss {fmt(result.loss, digits)}", style="bold green"))
+    if plot is not None:
+        console.print(f"loss curve written to {plot}")

@@ -1,0 +1,272 @@
+"""Gradient descent over a formula, with or without data.
+
+Without data, each step takes the gradient of the formula at the current
+parameters and moves them by −learning rate × gradient.  With data (a CSV
+file whose columns bind to variables of the same names), the formula is the
+loss of one example; an iteration takes a batch of rows, evaluates the whole
+batch in one vectorized pass over the tape (NumPy arrays through the same op
+rows), averages loss and gradients over the batch, and steps every
+parameter.  An epoch is one pass over the data: ceil(N / batch size)
+iterations, the last batch possibly partial.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .api import _quiet
+from .errors import GradcalcError, Source
+from .parser import Program, parse_program
+from .tape import Tape, backward, build, choose_math, first_nonfinite, forward
+from .values import NUMBER_RE, resolve_inputs
+
+Progress = Callable[[int, int], None]  # (iterations done, iterations in all)
+
+
+@dataclass
+class Dataset:
+    """Columns of numbers read from a CSV file."""
+
+    name: str
+    columns: dict[str, list[float]]
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+@dataclass
+class Divergence:
+    epoch: int
+    iteration: int
+    loss: float
+    gate: str | None = None  # the first gate whose value was not finite
+
+
+@dataclass
+class DescendResult:
+    tape: Tape
+    params: dict[str, float]
+    start: dict[str, float]
+    loss: float  # the final loss over all the data (mean over rows)
+    iterations: int
+    epochs: int
+    history: list[float]  # loss over all the data after each epoch (each step, without data)
+    initial_loss: float
+    lr: float
+    batch_size: int
+    rows: int
+    diverged: Divergence | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_csv(text: str, name: str) -> Dataset:
+    """Parse CSV text with a header row of names; every cell a number."""
+    source = Source(text, name)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = [row for row in reader]
+    except csv.Error as exc:
+        raise GradcalcError(f"{name} is not valid CSV: {exc}", kind="data", source=source) from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise GradcalcError(f"{name} is empty", kind="data", hint="the first row names the columns, e.g. x,y")
+    header = [cell.strip() for cell in rows[0]]
+    for col, cell in enumerate(header, 1):
+        if not cell or not cell.replace("_", "a").isalnum() or cell[0].isdigit():
+            raise GradcalcError(
+                f"{name}, row 1, column {col}: {cell!r} is not a variable name",
+                kind="data",
+                hint="the first row names the columns after the formula's variables, e.g. x,y",
+            )
+    if len(set(header)) != len(header):
+        raise GradcalcError(f"{name}, row 1: a column name appears twice", kind="data")
+    if len(rows) == 1:
+        raise GradcalcError(f"{name} has a header but no rows of data", kind="data")
+    columns: dict[str, list[float]] = {h: [] for h in header}
+    for r, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise GradcalcError(
+                f"{name}, row {r}: {len(row)} cells, but the header has {len(header)}",
+                kind="data",
+                hint="every row needs one number per column",
+            )
+        for col, (h, cell) in enumerate(zip(header, row, strict=True), 1):
+            text_ = cell.strip().replace("\u2212", "-")
+            if not NUMBER_RE.match(text_):
+                raise GradcalcError(
+                    f"{name}, row {r}, column {col} ({h}): {cell.strip()[:30]!r} is not a number",
+                    kind="data",
+                    hint="cells are decimal or scientific numbers such as -2, 0.5 or 1e-3",
+                )
+            value = float(text_)
+            if not math.isfinite(value):
+                raise GradcalcError(f"{name}, row {r}, column {col} ({h}): {text_[:30]} is too large", kind="data")
+            columns[h].append(value)
+    return Dataset(name, columns)
+
+
+def batches(n_rows: int, batch_size: int, shuffle: bool, rng: random.Random) -> list[list[int]]:
+    """One epoch's batches of row indices: ceil(n / batch size) of them, the last maybe partial."""
+    order = list(range(n_rows))
+    if shuffle:
+        rng.shuffle(order)
+    return [order[k : k + batch_size] for k in range(0, n_rows, batch_size)]
+
+
+def descend(
+    formula: str | Program,
+    values: Mapping[str, Any] | None = None,
+    *,
+    lr: float,
+    params: list[str] | None = None,
+    steps: int = 100,
+    data: Dataset | None = None,
+    batch_size: int | None = None,
+    epochs: int = 1,
+    shuffle: bool = True,
+    seed: int = 0,
+    tie: str = "split",
+    output: str | None = None,
+    name: str = "<formula>",
+    progress: Progress | None = None,
+) -> DescendResult:
+    """Run gradient descent; see the module docstring."""
+    if not (lr > 0 and math.isfinite(lr)):
+        raise GradcalcError("the learning rate must be a positive number", kind="usage", hint="e.g. --lr 0.1")
+    program = formula if isinstance(formula, Program) else parse_program(formula, name)
+    tape = build(program, output)
+    given = dict(values or {})
+    columns = data.columns if data is not None else {}
+    if data is not None and tape.has_tensors:
+        raise GradcalcError(
+            "training over data works on scalar formulas; this one uses vectors or matrices",
+            kind="usage",
+            hint="write the loss of one example with scalar variables",
+        )
+    # Data columns stand in for their variables; check the names before resolving.
+    for col in columns:
+        if col in given:
+            raise GradcalcError(f"{col!r} is both a data column and a NAME=VALUE argument", kind="data")
+    chosen = params if params else [v for v in tape.variables if v not in columns]
+    for p in chosen:
+        if p not in tape.variables:
+            raise GradcalcError(f"--params names {p!r}, which the formula does not use", kind="usage",
+                                hint=f"the formula's variables are {', '.join(tape.variables)}")
+        if p in columns:
+            raise GradcalcError(
+                f"{p!r} is a parameter and also a column of {data.name if data else 'the data'}",
+                kind="data",
+                hint="a parameter is learned; a column is data: rename one of them",
+            )
+    warnings: list[str] = []
+    if data is not None:
+        missing = [v for v in tape.variables if v not in columns and v not in given and v not in tape.defaults]
+        if missing:
+            raise GradcalcError(
+                f"no column or value for {', '.join(missing)} in {data.name}",
+                kind="data",
+                hint=f"the columns are {', '.join(columns)}; add a column or give NAME=VALUE",
+            )
+        warnings += [f"column {c!r} of {data.name} is not used by the formula" for c in columns
+                     if c not in tape.variables]
+        placeholder = {c: 0.0 for c in columns if c in tape.variables}
+        inputs, more = resolve_inputs(tape, {**given, **placeholder})
+    else:
+        inputs, more = resolve_inputs(tape, given)
+    warnings += more
+    for p in chosen:
+        if not isinstance(inputs[p], float):
+            raise GradcalcError(f"parameter {p!r} must be a number", kind="usage")
+    current = {p: float(inputs[p]) for p in chosen}
+    start = dict(current)
+    n_rows = data.rows if data is not None else 1
+    size = min(batch_size or n_rows, n_rows)
+    if size < 1:
+        raise GradcalcError("--batch-size must be at least 1", kind="usage")
+    n_epochs = epochs if data is not None else steps
+    rng = random.Random(seed)
+    col_arrays: dict[str, Any] = {}
+    m: Any
+    if data is not None:
+        from .tensor import NumpyMath, np
+
+        m = NumpyMath(tie)
+        col_arrays = {c: np.asarray(v, dtype=float) for c, v in columns.items() if c in tape.variables}
+    else:
+        m = choose_math(tape, inputs, tie)
+
+    def evaluate(rows: list[int] | None, point: dict[str, float], grads: bool) -> tuple[float, dict[str, float], Any]:
+        feed = dict(inputs)
+        feed.update(point)
+        if rows is not None:
+            for c, arr in col_arrays.items():
+                feed[c] = arr[rows]
+        vals = forward(tape, feed, m)
+        out = vals[tape.output]
+        count = len(rows) if rows is not None else 1
+        loss = float(out.mean()) if getattr(out, "ndim", 0) > 0 else float(out)
+        if not grads or not math.isfinite(loss):
+            return loss, {}, vals
+        seed_ = (np.full(np.shape(out), 1.0 / count) if rows is not None else 1.0)
+        bp = backward(tape, vals, m, seed=seed_)
+        return loss, {p: float(np.sum(bp.grads[tape.variables[p]])) if rows is not None
+                      else float(bp.grads[tape.variables[p]]) for p in chosen}, vals
+
+    all_rows = list(range(n_rows)) if data is not None else None
+    history: list[float] = []
+    iteration = 0
+    per_epoch = math.ceil(n_rows / size) if data is not None else 1
+    total = per_epoch * n_epochs
+    with _quiet(m):
+        initial_loss, _, _ = evaluate(all_rows, current, grads=False)
+        diverged: Divergence | None = None
+        for epoch in range(1, n_epochs + 1):
+            groups = batches(n_rows, size, shuffle, rng) if data is not None else [None]
+            for rows in groups:
+                iteration += 1
+                loss, grad, vals = evaluate(rows, current, grads=True)
+                if not math.isfinite(loss) or not all(map(math.isfinite, grad.values())):
+                    diverged = Divergence(epoch, iteration, loss, _first_bad_gate(tape, vals))
+                    break
+                for p in chosen:
+                    current[p] -= lr * grad[p]
+                if progress is not None:
+                    progress(iteration, total)
+            if diverged is not None:
+                break
+            epoch_loss, _, vals = evaluate(all_rows, current, grads=False)
+            if not math.isfinite(epoch_loss) or not all(map(math.isfinite, current.values())):
+                diverged = Divergence(epoch, iteration, epoch_loss, _first_bad_gate(tape, vals))
+                break
+            history.append(epoch_loss)
+        final_loss = history[-1] if history else initial_loss
+        if diverged is not None:
+            final_loss = diverged.loss
+    return DescendResult(
+        tape, current, start, final_loss, iteration, len(history), history, initial_loss, lr, size, n_rows,
+        diverged, warnings,
+    )
+
+
+def _first_bad_gate(tape: Tape, vals: list[Any]) -> str | None:
+    i = first_nonfinite(tape, vals)
+    if i is None:
+        return None
+    node = tape.nodes[i]
+    return f"{node.label} = {tape.gate_text(i)}"
+
+
+def thin(history: list[float], most: int = 20) -> list[tuple[int, float]]:
+    """(epoch, loss) pairs to show: all of them when few, else evenly spaced with the first and last."""
+    n = len(history)
+    if n <= most:
+        return [(k + 1, v) for k, v in enumerate(history)]
+    picks = sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+    return [(k + 1, history[k]) for k in picks]
