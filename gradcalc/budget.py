@@ -104,6 +104,9 @@ class Budgeted:
 def _child(work: Callable[[Emit], None], fd: int, memory: int) -> None:
     code = 0
     try:
+        import gc
+
+        gc.enable()  # SymPy makes cyclic garbage; the parent may have paused the collector
         _limit_memory(memory)
         out = os.fdopen(fd, "wb", buffering=0)
 

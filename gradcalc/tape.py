@@ -28,7 +28,7 @@ from .parser import (
     Num,
     Program,
     Unary,
-    postorder,
+    children,
 )
 
 VAR, CONST, GATE = "var", "const", "gate"
@@ -97,10 +97,14 @@ class Tape:
         nodes = self.nodes
         depends = [False] * len(nodes)
         for i, node in enumerate(nodes):
-            if node.kind == VAR:
+            kind = node.kind
+            if kind == VAR:
                 depends[i] = True
-            elif node.kind == GATE:
-                depends[i] = any(depends[j] for j in node.args)
+            elif kind == GATE:
+                for j in node.args:
+                    if depends[j]:
+                        depends[i] = True
+                        break
         used = self.reachable()
         return [d and u for d, u in zip(depends, used, strict=True)]
 
@@ -240,52 +244,80 @@ class _Builder:
             )
 
     def expression(self, root: Expr, first_assign: dict[str, int], stmt_index: int) -> int:
-        index: dict[int, int] = {}  # id(tree node) -> tape index
+        """Append the gates of one expression; return the tape index of its value.
+
+        One loop over an explicit stack: a node is visited once on the way
+        down (leaves and folded literals finish there) and once on the way up,
+        when its children's tape indices are on top of ``done``.
+        """
         nodes = self.nodes
-        for expr in postorder(root):
-            if isinstance(expr, Num):
-                idx = self.add(Node(CONST, None, (), expr.span, expr.text, const=_finite(expr)))
-            elif isinstance(expr, Name):
-                idx = self.name(expr, first_assign, stmt_index)
-            elif isinstance(expr, Unary):
-                inner = index.pop(id(expr.operand))
-                if expr.op == "+":
-                    idx = inner
-                elif nodes[inner].kind == CONST and isinstance(expr.operand, Num):
-                    const = nodes[inner]
-                    const.const = -const.const
-                    const.label = "-" + const.label
-                    const.span = expr.span
-                    idx = inner
-                else:
-                    idx = self.add(Node(GATE, OPS["neg"], (inner,), expr.span, ""))
-            elif isinstance(expr, Binary):
-                right = index.pop(id(expr.right))
-                left = index.pop(id(expr.left))
-                if expr.op not in BINARY_OPS:
-                    raise _not_yet(expr.op_span, f"the {expr.op!r} operator")
-                idx = self.add(Node(GATE, OPS[BINARY_OPS[expr.op]], (left, right), expr.span, ""))
-            elif isinstance(expr, Call):
-                args = tuple(index.pop(id(a)) for a in expr.args)
-                idx = self.add(Node(GATE, self.function(expr), args, expr.span, ""))
-            elif isinstance(expr, Index):
-                positions = tuple(self.position(i) for i in expr.indices)
-                self._drop([index.pop(id(i)) for i in expr.indices])
-                base = index.pop(id(expr.base))
-                idx = self.add(Node(GATE, index_op(positions), (base,), expr.span, ""))
-            elif isinstance(expr, ListLit):
-                value = _plain_value(expr)
-                items = [index.pop(id(item)) for item in expr.items]
-                if value is not None:
-                    self._drop(items)
-                    text = self.program.source.text[expr.span[0] : expr.span[1]]
-                    idx = self.add(Node(CONST, None, (), expr.span, text if len(text) <= 40 else "[…]", const=value))
-                else:
-                    idx = self.add(Node(GATE, OPS["stack"], tuple(items), expr.span, ""))
-            else:  # pragma: no cover - the tree has no other kinds
-                raise AssertionError(expr)
-            index[id(expr)] = idx
-        return index[id(root)]
+        done: list[int] = []
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        push = stack.append
+        while stack:
+            expr, up = stack.pop()
+            kind = type(expr)
+            if not up:
+                if kind is Num:
+                    nodes.append(Node(CONST, None, (), expr.span, expr.text, const=_finite(expr)))  # type: ignore[union-attr, arg-type]
+                    done.append(len(nodes) - 1)
+                    continue
+                if kind is Name:
+                    done.append(self.name(expr, first_assign, stmt_index))  # type: ignore[arg-type]
+                    continue
+                if kind is Unary and type(expr.operand) is Num:  # type: ignore[union-attr]
+                    value = _finite(expr.operand)  # type: ignore[union-attr]
+                    text = expr.operand.text  # type: ignore[union-attr]
+                    if expr.op == "-":  # type: ignore[union-attr]
+                        value, text = -value, "-" + text
+                    nodes.append(Node(CONST, None, (), expr.span, text, const=value))
+                    done.append(len(nodes) - 1)
+                    continue
+                if kind is ListLit:
+                    value = _plain_value(expr)
+                    if value is not None:
+                        text = self.program.source.text[expr.span[0] : expr.span[1]]
+                        nodes.append(Node(CONST, None, (), expr.span, text if len(text) <= 40 else "[…]", const=value))
+                        done.append(len(nodes) - 1)
+                        continue
+                push((expr, True))
+                if kind is Binary:
+                    push((expr.right, False))  # type: ignore[union-attr]
+                    push((expr.left, False))  # type: ignore[union-attr]
+                elif kind is Unary:
+                    push((expr.operand, False))  # type: ignore[union-attr]
+                elif kind is Index:
+                    push((expr.base, False))  # type: ignore[union-attr]
+                else:  # Call, ListLit
+                    for child in reversed(children(expr)):
+                        push((child, False))
+                continue
+            if kind is Binary:
+                right = done.pop()
+                left = done.pop()
+                op = BINARY_OPS.get(expr.op)  # type: ignore[union-attr]
+                if op is None:  # pragma: no cover - the parser makes no others
+                    raise _not_yet(expr.op_span, f"the {expr.op!r} operator")  # type: ignore[union-attr]
+                nodes.append(Node(GATE, OPS[op], (left, right), expr.span, ""))
+            elif kind is Unary:
+                if expr.op == "+":  # type: ignore[union-attr]
+                    continue  # +x is x: its index stays on `done`
+                nodes.append(Node(GATE, OPS["neg"], (done.pop(),), expr.span, ""))
+            elif kind is Call:
+                n = len(expr.args)  # type: ignore[union-attr]
+                args = tuple(done[len(done) - n :])
+                del done[len(done) - n :]
+                nodes.append(Node(GATE, self.function(expr), args, expr.span, ""))  # type: ignore[arg-type]
+            elif kind is Index:
+                positions = tuple(self.position(i) for i in expr.indices)  # type: ignore[union-attr]
+                nodes.append(Node(GATE, index_op(positions), (done.pop(),), expr.span, ""))
+            else:  # a list of expressions: stack them
+                n = len(expr.items)  # type: ignore[union-attr]
+                items = tuple(done[len(done) - n :])
+                del done[len(done) - n :]
+                nodes.append(Node(GATE, OPS["stack"], items, expr.span, ""))
+            done.append(len(nodes) - 1)
+        return done[-1]
 
     def position(self, expr: Expr) -> int:
         """An index inside [...]: a whole number written in the formula."""
@@ -298,12 +330,6 @@ class _Builder:
                 hint="write s[0] for the first element and W[1, 0] for row 1, column 0",
             )
         return int(value)
-
-    def _drop(self, positions: list[int]) -> None:
-        """Forget constants just added for literals that were folded into a gate or array."""
-        for pos in sorted(positions, reverse=True):
-            if pos == len(self.nodes) - 1 and self.nodes[pos].kind == CONST:
-                self.nodes.pop()
 
     def name(self, expr: Name, first_assign: dict[str, int], stmt_index: int) -> int:
         name = expr.id
@@ -587,6 +613,8 @@ def backward(tape: Tape, vals: list[Any], m: Any = None, seed: Any = 1.0) -> Bac
     nodes = tape.nodes
     n = len(nodes)
     needs = tape.needs_grad()
+    if scalar and not tape.has_tensors:
+        return _backward_scalar(tape, vals, m, needs, float(seed))
     grads: list[Any] = [0.0] * n
     local: list[tuple[Any, ...] | None] = [None] * n
     downs: dict[int, tuple[Any, ...]] = {}
@@ -636,6 +664,8 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None)
     """
     m = m if m is not None else ScalarMath()
     nodes = tape.nodes
+    if isinstance(m, ScalarMath) and all(isinstance(t, float | int) for t in tangents.values()):
+        return _jvp_scalar(tape, vals, tangents, m)
     tan: list[Any] = [0.0] * len(nodes)
     for i in range(tape.output + 1):
         node = nodes[i]
@@ -661,3 +691,66 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None)
                     total = total + lg * t
             tan[i] = total
     return tan
+
+
+def _jvp_scalar(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: ScalarMath) -> list[Any]:
+    """jvp() for plain floats: the same sums, without the array cases."""
+    nodes = tape.nodes
+    tan = [0.0] * len(nodes)
+    for i in range(tape.output + 1):
+        node = nodes[i]
+        if node.kind == VAR:
+            tan[i] = float(tangents.get(i, 0.0))
+            continue
+        args = node.args
+        if node.kind != GATE or not args:
+            continue
+        if len(args) == 2:
+            ta = tan[args[0]]
+            tb = tan[args[1]]
+            if ta == 0 and tb == 0:
+                continue
+            la, lb = node.op.local(m, (vals[args[0]], vals[args[1]]), vals[i])  # type: ignore[union-attr, misc]
+            tan[i] = (la * ta if ta != 0 else 0.0) + (lb * tb if tb != 0 else 0.0)
+        else:
+            ts = [tan[j] for j in args]
+            if not any(ts):
+                continue
+            loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr, misc]
+            tan[i] = sum(lg * t for lg, t in zip(loc, ts, strict=True) if t != 0)
+    return tan
+
+
+def _backward_scalar(tape: Tape, vals: list[Any], m: ScalarMath, needs: list[bool], seed: float) -> Backprop:
+    """backward() for plain floats: the same loop, with the two-input case unrolled."""
+    nodes = tape.nodes
+    grads = [0.0] * len(nodes)
+    local: list[tuple[Any, ...] | None] = [None] * len(nodes)
+    grads[tape.output] = seed
+    for i in range(tape.output, -1, -1):
+        if not needs[i]:
+            continue
+        node = nodes[i]
+        args = node.args
+        if not args:
+            continue
+        g = grads[i]
+        if len(args) == 2:
+            a, b = args
+            loc = node.op.local(m, (vals[a], vals[b]), vals[i])  # type: ignore[union-attr, misc]
+            local[i] = loc
+            if g != 0:
+                if needs[a]:
+                    grads[a] += g * loc[0]
+                if needs[b]:
+                    grads[b] += g * loc[1]
+            continue
+        loc = node.op.local(m, [vals[j] for j in args], vals[i])  # type: ignore[union-attr, misc]
+        if len(loc) != len(args):  # pragma: no cover - a broken op row
+            raise AssertionError(f"{node.op.name}: {len(loc)} local gradients for {len(args)} inputs")  # type: ignore[union-attr]
+        local[i] = loc
+        if g != 0:
+            for j, lg in zip(args, loc, strict=True):
+                if needs[j]:
+                    grads[j] += g * lg
+    return Backprop(grads, local, needs, {})

@@ -19,7 +19,6 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
     tape = result.tape
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
-        "formula": tape.source.text,
         "output": result.output_label,
         "value": num(result.value),
         "gradients": {v.name: num(v.gradient) for v in result.variables},
@@ -30,6 +29,7 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
         doc["gradient_status"] = bad
     if brief:
         return doc
+    doc["formula"] = tape.source.text
     doc["inputs"] = {name: num(value) for name, value in result.inputs.items()}
     doc["nodes"] = nodes_doc(result)
     doc["checks"] = {
@@ -90,9 +90,11 @@ def nodes_doc(result: GradResult) -> list[dict[str, Any]]:
         }
         loc = bp.locals[i]
         if loc is not None:
-            down = bp.downstream(tape, i)
-            assert down is not None
             item["local"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, loc, strict=True)]
+        # Structural gates (matmul, sum, softmax, ...) hand gradients back through a
+        # vector-Jacobian product: no local gradient per input, but a downstream one.
+        down = bp.downstream(tape, i) if node.kind == GATE else None
+        if down is not None:
             item["downstream"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, down, strict=True)]
         out.append(item)
     return out
@@ -107,6 +109,7 @@ def _directional(result: GradResult) -> dict[str, Any] | None:
         "reverse": num(d["reverse"]),
         "forward": num(d["forward"]),
         "numeric": num(d.get("numeric")),
+        "numeric_note": d.get("numeric_note"),
         "agree": d["agree"],
     }
 
