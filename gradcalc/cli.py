@@ -20,8 +20,9 @@ from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Sourc
 # Largest formula or program read, in characters (the value arguments have the
 # same limit, together): five times the 100,000-term sums and 100,000-deep
 # parentheses that must compute, and a clear error past it.  Time and memory
-# grow linearly, about 15 s and 1 GB at the limit for the worst case (a million
-# one-character gates), so a server can bound a run by bounding its input.
+# grow linearly: at the limit the worst case (a million unary minuses) takes
+# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
+# bounds a run.
 MAX_SOURCE_CHARS = 1_000_000
 
 app = typer.Typer(
@@ -200,6 +201,12 @@ def emit_json(doc: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns (and, as a script, exits with) the exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:
+        # A one-shot process that allocates many small acyclic objects: the
+        # cyclic collector only costs time here (see api.paused_gc).
+        import gc
+
+        gc.disable()
     try:
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
@@ -231,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Each command lives in its own module and registers itself on `app`.
+from .commands import check as _check  # noqa: E402,F401
+from .commands import descend as _descend  # noqa: E402,F401
 from .commands import grad as _grad  # noqa: E402,F401
 from .commands import graph as _graph  # noqa: E402,F401
 from .commands import jacobian as _jacobian  # noqa: E402,F401
-from .commands import descend as _descend  # noqa: E402,F401
+from .commands import trace as _trace  # noqa: E402,F401
 
 __all__ = ["Source", "app", "main"]

@@ -64,6 +64,7 @@ class DescendResult:
     rows: int
     diverged: Divergence | None = None
     warnings: list[str] = field(default_factory=list)
+    data: str | None = None  # the data set's name; None for plain gradient descent (history is per step)
 
 
 def read_csv(text: str, name: str) -> Dataset:
@@ -71,26 +72,29 @@ def read_csv(text: str, name: str) -> Dataset:
     source = Source(text, name)
     reader = csv.reader(io.StringIO(text))
     try:
-        rows = [row for row in reader]
+        # (line number in the file, cells): errors name the row as an editor shows it
+        numbered = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise GradcalcError(f"{name} is not valid CSV: {exc}", kind="data", source=source) from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    numbered = [(line, row) for line, row in numbered if any(cell.strip() for cell in row)]
+    rows = [row for _, row in numbered]
     if not rows:
         raise GradcalcError(f"{name} is empty", kind="data", hint="the first row names the columns, e.g. x,y")
     header = [cell.strip() for cell in rows[0]]
     for col, cell in enumerate(header, 1):
         if not cell or not cell.replace("_", "a").isalnum() or cell[0].isdigit():
             raise GradcalcError(
-                f"{name}, row 1, column {col}: {cell!r} is not a variable name",
+                f"{name}, row {numbered[0][0]}, column {col}: {cell!r} is not a variable name",
                 kind="data",
                 hint="the first row names the columns after the formula's variables, e.g. x,y",
             )
     if len(set(header)) != len(header):
-        raise GradcalcError(f"{name}, row 1: a column name appears twice", kind="data")
+        twice = next(h for h in header if header.count(h) > 1)
+        raise GradcalcError(f"{name}, row {numbered[0][0]}: the column name {twice!r} appears twice", kind="data")
     if len(rows) == 1:
         raise GradcalcError(f"{name} has a header but no rows of data", kind="data")
     columns: dict[str, list[float]] = {h: [] for h in header}
-    for r, row in enumerate(rows[1:], 2):
+    for r, row in numbered[1:]:
         if len(row) != len(header):
             raise GradcalcError(
                 f"{name}, row {r}: {len(row)} cells, but the header has {len(header)}",
@@ -151,9 +155,16 @@ def descend(
             hint="write the loss of one example with scalar variables",
         )
     # Data columns stand in for their variables; check the names before resolving.
+    where = {col: k for k, col in enumerate(columns, 1)}
     for col in columns:
         if col in given:
-            raise GradcalcError(f"{col!r} is both a data column and a NAME=VALUE argument", kind="data")
+            assert data is not None
+            raise GradcalcError(
+                f"{data.name}, column {where[col]} ({col}): {col!r} is a column of the data and also given as "
+                f"{col}=VALUE",
+                kind="data",
+                hint="a column takes its values from the file; drop the NAME=VALUE argument or rename the column",
+            )
     chosen = params if params else [v for v in tape.variables if v not in columns]
     for p in chosen:
         if p not in tape.variables:
@@ -161,7 +172,8 @@ def descend(
                                 hint=f"the formula's variables are {', '.join(tape.variables)}")
         if p in columns:
             raise GradcalcError(
-                f"{p!r} is a parameter and also a column of {data.name if data else 'the data'}",
+                f"{data.name if data else 'the data'}, column {where[p]} ({p}): {p!r} is a parameter and also a "
+                "column of the data",
                 kind="data",
                 hint="a parameter is learned; a column is data: rename one of them",
             )
@@ -210,11 +222,12 @@ def descend(
                 feed[c] = arr[rows]
         vals = forward(tape, feed, m)
         out = vals[tape.output]
-        count = len(rows) if rows is not None else 1
         loss = float(out.mean()) if getattr(out, "ndim", 0) > 0 else float(out)
         if not grads or not math.isfinite(loss):
             return loss, {}, vals
-        seed_ = (np.full(np.shape(out), 1.0 / count) if rows is not None else 1.0)
+        # The gradient of the batch mean: each row's loss counts 1/B.  A loss that uses no
+        # column is one number for the whole batch (its mean is itself), so its seed is 1.
+        seed_ = np.full(np.shape(out), 1.0 / np.size(out)) if rows is not None else 1.0
         bp = backward(tape, vals, m, seed=seed_)
         return loss, {p: float(np.sum(bp.grads[tape.variables[p]])) if rows is not None
                       else float(bp.grads[tape.variables[p]]) for p in chosen}, vals
@@ -251,7 +264,7 @@ def descend(
             final_loss = diverged.loss
     return DescendResult(
         tape, current, start, final_loss, iteration, len(history), history, initial_loss, lr, size, n_rows,
-        diverged, warnings,
+        diverged, warnings, data.name if data is not None else None,
     )
 
 

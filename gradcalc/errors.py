@@ -8,6 +8,7 @@ Elm; ``to_json()`` gives the same facts as a dict for ``--json``.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 Span = tuple[int, int]
@@ -75,7 +76,7 @@ class GradcalcError(Exception):
 
     def render(self) -> str:
         """The error as plain text: message, location, the line, a caret, a hint."""
-        out = [f"error: {self.message}"]
+        out = [f"error: {_lines(self.message)}"]
         loc = self.location()
         if loc is not None and self.source is not None and self.span is not None:
             line_no, col = loc
@@ -89,14 +90,16 @@ class GradcalcError(Exception):
                 text = ("…" if cut else "") + text[cut : cut + _WINDOW] + "…"
                 lead = lead - cut + (1 if cut else 0)
                 width = min(width, _WINDOW)
+            # The caret counts terminal columns: wide (CJK) characters take two.
+            lead, width = _columns(text[:lead]), max(1, _columns(text[lead : lead + width]))
             gutter = str(line_no)
             pad = " " * len(gutter)
-            out.append(f"{pad}--> {self.source.name}:{line_no}:{col}")
+            out.append(f"{pad}--> {_printable(self.source.name)}:{line_no}:{col}")
             out.append(f"{pad} |")
             out.append(f"{gutter} | {text}")
             out.append(f"{pad} | {' ' * lead}{'^' * width}")
         if self.hint:
-            out.append(f"hint: {self.hint}")
+            out.append(f"hint: {_lines(self.hint)}")
         return "\n".join(out)
 
     def to_json(self) -> dict[str, object]:
@@ -114,8 +117,31 @@ class GradcalcError(Exception):
 
 
 def _printable(text: str) -> str:
-    """Tabs become one space (so the caret lines up); control characters become '?'."""
-    return "".join(" " if ch == "\t" else ("?" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in text)
+    """Text safe to show on a terminal, one character for one.
+
+    Tabs and Unicode spaces become a space (so the caret lines up); control,
+    format and other invisible characters (NUL, escape sequences, the bidi
+    overrides of "Trojan Source") become '?'.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        " " if ch == "\t" or unicodedata.category(ch) == "Zs" else (ch if ch.isprintable() else "?") for ch in text
+    )
+
+
+def _lines(text: str) -> str:
+    """A message or hint made safe line by line (click's usage messages have several)."""
+    return "\n".join(_printable(line) for line in text.split("\n"))
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns text takes: wide characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text
+    )
 
 
 def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:

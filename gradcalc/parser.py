@@ -16,9 +16,11 @@ Grammar, informally::
 
 from __future__ import annotations
 
+import keyword
 import re
+import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import GradcalcError, Source, Span
 
@@ -83,9 +85,9 @@ UNICODE_NAMES = {"\u03c0": "pi"}  # π
 
 _TOKEN_RE = re.compile(
     r"""
-     (?P<ws>[ \t\r\f\v]+)
-    |(?P<comment>\#[^\n]*)
-    |(?P<nl>\n)
+     (?P<ws>[ \t\f\v]+|\r(?!\n))
+    |(?P<comment>\#(?:[^\r\n]|\r(?!\n))*)
+    |(?P<nl>\r?\n)
     |(?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<op>\*\*|[-+*/^(),=;\[\]@])
@@ -144,7 +146,10 @@ def tokenize(text: str) -> list[Token]:
                 )
             append(Token("num", "".join(SUPERSCRIPTS[c] for c in digits), start, end))
         elif kind == "bad":
-            append(_unicode_token(m.group(), start, end))
+            ch = m.group()
+            if ch == "\ufeff" or unicodedata.category(ch) == "Zs":
+                continue  # a byte-order mark, a no-break or thin space: pasted text
+            append(_unicode_token(ch, start, end))
         else:
             append(Token(kind or "bad", m.group(), start, end))
     append(Token("eof", "", len(text), len(text)))
@@ -161,11 +166,26 @@ def _unicode_token(ch: str, start: int, end: int) -> Token:
     hint = _EXPLAIN_BAD.get(ch)
     if hint is None:
         if ord(ch) > 127:
-            hint = f"only ASCII formulas are understood (this is U+{ord(ch):04X}); write it with + - * / ^"
+            hint = _explain_unicode(ch)
         else:
             hint = "formulas use numbers, names, + - * / ^, parentheses and function calls"
     shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
     return _raise(f"unexpected character {shown!r}", (start, end), hint)
+
+
+def _explain_unicode(ch: str) -> str:
+    code = f"U+{ord(ch):04X}"
+    uname = unicodedata.name(ch, "")
+    what = f"{code} {uname}" if uname else code
+    if unicodedata.category(ch)[0] == "C":
+        return f"an invisible control or formatting character ({what}); delete it"
+    if uname.startswith("GREEK") and ch.isalpha():
+        return f"names are ASCII ({what}); write {uname.split()[-1].lower()} instead"
+    if ch.isalpha():
+        return f"names use ASCII letters, digits and '_' ({what})"
+    if ch.isdigit():
+        return f"numbers use the ASCII digits 0-9 ({what})"
+    return f"only ASCII operators are understood ({what}); write it with + - * / ^"
 
 
 def _raise(message: str, span: Span, hint: str | None = None) -> Token:
@@ -279,6 +299,28 @@ class _Op:
 _CLOSERS = {"paren": ")", "call": ")", "index": "]", "list": "]"}
 
 
+def _empty_call(name: Token, closer: Token) -> None:
+    """``f()``: say how many arguments f takes (max and min take two or more)."""
+    from .ops import FUNCTIONS, OPS, arity_text
+
+    span = (name.start, closer.end)
+    if name.text not in FUNCTIONS:
+        raise GradcalcError(
+            f"empty call {name.text}()",
+            kind="syntax",
+            span=span,
+            hint="a call has its arguments inside the parentheses, such as exp(x)",
+        )
+    op = OPS[FUNCTIONS[name.text]]
+    example = "a, b" if op.arity in (-1, 2) else "x"
+    raise GradcalcError(
+        f"{name.text}() takes {arity_text(op)}, given none",
+        kind="syntax",
+        span=span,
+        hint=f"write {name.text}({example})",
+    )
+
+
 def _describe(tok: Token) -> str:
     if tok.kind == "eof":
         return "the end of the formula"
@@ -346,12 +388,7 @@ class _Parser:
                         stack.append(_Frame("call", nxt, len(operands), name=tok))
                         self.pos += 1
                         if tokens[self.pos + 1].kind == "op" and tokens[self.pos + 1].text == ")":
-                            raise GradcalcError(
-                                f"{tok.text}() needs at least one argument",
-                                kind="syntax",
-                                span=(tok.start, tokens[self.pos + 1].end),
-                                hint=f"write {tok.text}(x)",
-                            )
+                            _empty_call(tok, tokens[self.pos + 1])
                     else:
                         operands.append(Name(text, tok.span))
                         expect_operand = False
@@ -447,7 +484,10 @@ class _Parser:
 
     def _close(self, frame: _Frame, closer: Token, operands: list[Expr]) -> None:
         if frame.kind == "paren":
-            return  # the grouped expression stays on the stack
+            # The group stays on the stack, its span widened to take in the parentheses,
+            # so that spans built on it are balanced: (x+y)*z, never x+y)*z.
+            operands[-1] = replace(operands[-1], span=(frame.token.start, closer.end))
+            return
         args = tuple(operands[frame.base :])
         del operands[frame.base :]
         if frame.kind == "call":
@@ -476,6 +516,15 @@ class _Parser:
         raise GradcalcError(f"expected a value{where}, found {_describe(tok)}", kind="syntax", span=tok.span, hint=hint)
 
     def _expected_operator(self, tok: Token, prev: Token | None, last: Expr) -> None:
+        for word, span in ((last.id, last.span) if isinstance(last, Name) else ("", last.span), (tok.text, tok.span)):
+            if keyword.iskeyword(word):  # `import os`, `c for c in x`, `a if b else c`
+                raise GradcalcError(
+                    f"{word!r} is Python, not part of a formula",
+                    kind="syntax",
+                    span=span,
+                    hint="formulas are arithmetic: numbers, names, + - * / ^ and calls such as exp(x); "
+                    "there are no statements, imports, loops or conditions",
+                )
         if tok.kind in ("num", "name") or (tok.kind == "op" and tok.text == "("):
             if isinstance(last, Name) and tok.text == "(":
                 raise GradcalcError(
@@ -584,9 +633,10 @@ def to_text(root: Expr) -> str:
         elif isinstance(node, Binary):
             lbp, rbp = INFIX[node.op]
             left, right = kids
-            if _bp(node.left) < lbp or (_bp(node.left) == lbp and rbp < lbp):
-                left = f"({left})"
-            if isinstance(node.left, Unary) and lbp > PREFIX_BP:
+            # A negated base needs its parentheses: -x^2 is -(x^2), so (-x)^2 keeps them.
+            if _bp(node.left) < lbp or (_bp(node.left) == lbp and rbp < lbp) or (
+                isinstance(node.left, Unary) and lbp > PREFIX_BP
+            ):
                 left = f"({left})"
             rb = _bp(node.right)
             if (rb < lbp and not isinstance(node.right, Unary)) or (rb == lbp and rbp > lbp):

@@ -95,8 +95,13 @@ def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any]
         first = tape.nodes[tape.variables[missing[0]]]
         listed = ", ".join(missing)
         hint = f"add {' '.join(f'{n}=...' for n in missing)} after the formula"
-        near = closest(missing[0], list(FUNCTIONS))
-        if near and len(missing) == 1:
+        unused = [n for n in given if n not in tape.variables]
+        given_near = closest(missing[0], unused) if unused else None
+        # One- and two-letter names are near every short function name (x and T): no guess.
+        near = closest(missing[0], list(FUNCTIONS)) if len(missing[0]) >= 3 else None
+        if given_near:
+            hint += f"; a value was given for {given_near!r}: is one of them misspelt?"
+        elif near and len(missing) == 1:
             hint += f"; or did you mean the function {near}(...)?"
         raise GradcalcError(
             f"no value for {listed}",

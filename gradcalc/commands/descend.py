@@ -103,7 +103,7 @@ def descend(
         from ..render.plot import loss_png
 
         try:
-            plot.write_bytes(loss_png(result.history or [result.initial_loss]))
+            plot.write_bytes(loss_png(result.history or [result.initial_loss], unit=_unit(result)))
         except OSError as exc:
             fail(GradcalcError(f"cannot write {plot}: {exc.strerror or exc}", kind="file"), as_json)
     if as_json:
@@ -167,6 +167,15 @@ def _doc(result: Any) -> dict[str, Any]:
     return doc
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' * (n != 1)}"
+
+
+def _unit(result: Any) -> str:
+    """What one entry of the history is: an epoch over data, a step without."""
+    return "epoch" if result.data is not None else "step"
+
+
 def _print(result: Any, digits: int, plot: Path | None) -> None:
     from rich import box
     from rich.table import Table
@@ -181,22 +190,24 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     plain = not sys.stdout.isatty()
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     per_epoch = -(-result.rows // result.batch_size)
-    if result.rows > 1 or result.batch_size > 1:
+    unit = _unit(result)
+    if result.data is not None:
         how = (f"{result.epochs} epoch{'s' * (result.epochs != 1)} × {per_epoch} batch"
                f"{'es' * (per_epoch != 1)} of up to {result.batch_size} of {result.rows} rows")
+        console.print(f"{how}, learning rate {fmt(result.lr)}: {_count(result.iterations, 'iteration')}")
+        console.print("loss over all the data, by epoch:")
     else:
-        how = "plain gradient descent"
-    console.print(f"{how}, learning rate {fmt(result.lr)}: {result.iterations} iterations")
-    console.print("loss over all the data, by epoch:")
+        console.print(f"plain gradient descent, learning rate {fmt(result.lr)}: {_count(result.iterations, 'step')}")
+        console.print("loss by step:")
     history = Table(box=boxed)
-    history.add_column("epoch", justify="right")
+    history.add_column(unit, justify="right")
     history.add_column("loss", justify="right")
     history.add_row("start", fmt(result.initial_loss, digits))
     for epoch, loss in thin(result.history):
         history.add_row(str(epoch), fmt(loss, digits))
     console.print(history)
     if len(result.history) > 1:
-        console.print(loss_chart(result.history))
+        console.print(loss_chart(result.history, unit=unit))
     console.print("parameters:")
     params = Table(box=boxed)
     params.add_column("parameter")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,10 @@ from ..cli import (
 )
 from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
 
+if TYPE_CHECKING:
+    from ..api import GradResult
+    from ..explain import Explanation
+
 
 @app.command(context_settings=ARGS_SETTINGS)
 def grad(
@@ -44,21 +48,59 @@ def grad(
     output: OutputOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="table, json (the same as --json), markdown (tables for notes and issues) "
+                     "or latex (the symbolic derivatives and the gradient table, for a write-up)."),
+    ] = "table",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Write out the chain rule for each variable, path by path.")
+    ] = False,
+    # Homework: answers judged to the digits given (see gradcalc/homework.py), one step of descent.
+    expect_value: Annotated[str | None, typer.Option(
+        "--expect-value", metavar="NUM", help="Your answer for the output's value, judged to the digits given.",
+        show_default=False)] = None,
+    expect_grad: Annotated[list[str] | None, typer.Option(
+        "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable).",
+        show_default=False)] = None,
+    expect: Annotated[list[str] | None, typer.Option(
+        "--expect", metavar="NODE=NUM", help="Your answer for a node's value, by its name in the gate table "
+        "(q, or a program's h1); repeatable.", show_default=False)] = None,
+    expect_upstream: Annotated[list[str] | None, typer.Option(
+        "--expect-upstream", metavar="NODE=NUM", help="Your answer for the upstream gradient ∂out/∂NODE "
+        "(repeatable).", show_default=False)] = None,
+    rtol: Annotated[float | None, typer.Option(
+        "--rtol", min=0.0, help="Judge answers by this relative tolerance instead of their digits.",
+        show_default=False)] = None,
+    atol: Annotated[float | None, typer.Option(
+        "--atol", min=0.0, help="Judge answers by this absolute tolerance instead of their digits.",
+        show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option(
+        "--lr", metavar="ALPHA", help="Add one step of gradient descent: v - ALPHA·∂out/∂v.",
+        show_default=False)] = None,
+    params: Annotated[str | None, typer.Option(
+        "--params", metavar="A,B", help="With --lr: step only these variables.", show_default=False)] = None,
 ) -> None:
     """Forward and backward passes with every gate shown, and every gradient cross-checked.
 
     Example: gradcalc grad '(x+y)*z' x=-2 y=5 z=-4
 
-    Exit codes: 0 all checks agree, 1 a check disagreed, 2 bad input.
+    Exit codes: 0 all checks agree (and all answers are right), 1 a check disagreed (or an answer is wrong),
+    2 bad input.
     """
     from ..api import gradient
+    from ..homework import Tolerance, descent_step, judge, parse_expectations, parse_params
     from ..values import parse_assignments
 
+    as_json = as_json or output_format == "json"
     try:
+        _check_format(output_format, as_json)
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
+        answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
+        step_params = parse_params(params, lr)
         result = gradient(
             text,
             given,
@@ -70,20 +112,73 @@ def grad(
             name=name,
             fuse=fuse,
         )
+        marks = judge(result, answers, Tolerance(rtol, atol))
+        step = descent_step(result, lr, step_params) if lr is not None else None
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
+    from ..render.answers import add_to_doc, brief_lines, homework_report
+
+    explanation = None
+    if explain:
+        from ..explain import explain as explain_chain
+
+        explanation = explain_chain(result)
     if as_json:
         from ..render.jsondoc import result_doc
 
-        emit_json(result_doc(result, brief=brief))
+        doc = result_doc(result, brief=brief)
+        if explanation is not None:
+            from ..explain import explanation_doc
+
+            doc["explanation"] = explanation_doc(explanation)
+        emit_json(add_to_doc(doc, marks, step))
+    elif output_format in ("markdown", "latex"):
+        _write_up(result, output_format, digits, explanation, symbolic_budget if not no_symbolic else None)
+        if (marks or step) and output_format == "markdown":  # the answers as a list (LaTeX leaves them out)
+            typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
     elif brief:
         from ..render.table import brief_report
 
         typer.echo(brief_report(result, digits))
+        if marks or step:
+            typer.echo(brief_lines(marks, step, digits))
     else:
         from ..render.table import full_report, make_console
 
         console = make_console()
         console.print(full_report(result, digits, plain=not sys.stdout.isatty()))
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
+        if marks or step:
+            console.print(homework_report(marks, step, result.output_label, digits, plain=not sys.stdout.isatty()))
+    if explanation is not None and not as_json and output_format == "table":
+        from ..render.explain import explanation_text
+
+        typer.echo("\n" + explanation_text(explanation, digits))
+    raise typer.Exit(EXIT_OK if result.ok and all(m.ok for m in marks) else EXIT_DISAGREE)
+
+
+OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
+
+
+def _check_format(output_format: str, as_json: bool) -> None:
+    if output_format not in OUTPUT_FORMATS:
+        raise GradcalcError(
+            f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}", kind="usage"
+        )
+    if as_json and output_format not in ("json", "table"):
+        raise GradcalcError(f"--json and --format {output_format} ask for two formats", kind="usage",
+                            hint="--json is short for --format json; give one of them")
+
+
+def _write_up(result: GradResult, output_format: str, digits: int, explanation: Explanation | None,
+              budget: float | None) -> None:
+    """--format markdown or latex (the LaTeX derivatives from SymPy, in a budgeted child)."""
+    if output_format == "markdown":
+        from ..render.markdown import markdown_report
+
+        typer.echo(markdown_report(result, digits, explanation))
+        return
+    from ..render.latex import collect_latex, latex_report
+
+    symbolic = collect_latex(result, budget) if budget is not None else None
+    typer.echo(latex_report(result, digits, symbolic, explanation))

@@ -45,6 +45,7 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
                 "numeric": num(v.numeric),
                 "status": v.status,
                 "disagreeing": v.disagreeing,
+                "notes": v.notes,
             }
             for v in result.variables
         ],

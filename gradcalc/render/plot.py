@@ -24,6 +24,7 @@ _FONT = {
     "+": (0, 4, 4, 31, 4, 4, 0), "e": (0, 0, 14, 17, 31, 16, 14), "p": (0, 0, 30, 17, 30, 16, 16),
     "o": (0, 0, 14, 17, 17, 17, 14), "c": (0, 0, 14, 16, 16, 17, 14), "h": (16, 16, 22, 25, 17, 17, 17),
     "l": (12, 4, 4, 4, 4, 4, 14), "s": (0, 0, 15, 16, 14, 1, 30), " ": (0, 0, 0, 0, 0, 0, 0),
+    "t": (8, 8, 28, 8, 8, 9, 6),
     "g": (0, 15, 17, 17, 15, 1, 14), "(": (2, 4, 8, 8, 8, 4, 2), ")": (8, 4, 2, 2, 2, 4, 8),
 }
 
@@ -79,10 +80,10 @@ def _text_width(text: str, scale: int = 2) -> int:
     return 6 * scale * len(text)
 
 
-def loss_png(history: Sequence[float], width: int = 720, height: int = 420) -> bytes:
-    """A PNG of loss against epoch; a log scale when the loss spans more than two decades."""
+def loss_png(history: Sequence[float], width: int = 720, height: int = 420, unit: str = "epoch") -> bytes:
+    """A PNG of loss against epoch (or step); a log scale when the loss spans more than two decades."""
     canvas = Canvas(width, height)
-    left, right, top, bottom = 110, width - 30, 30, height - 70
+    left, right, top, bottom = 110, width - 30, 44, height - 70
     values = [v for v in history if math.isfinite(v)]
     if not values:
         values = [0.0]
@@ -111,7 +112,7 @@ def loss_png(history: Sequence[float], width: int = 720, height: int = 420) -> b
         canvas.line(px(k), bottom, px(k), bottom + 6, INK, 2)
         label = str(k + 1)
         canvas.text(px(k) - _text_width(label) // 2, bottom + 12, label)
-    canvas.text((left + right) // 2 - _text_width("epoch") // 2, height - 28, "epoch")
+    canvas.text((left + right) // 2 - _text_width(unit) // 2, height - 28, unit)
     ylabel = "loss (log)" if use_log else "loss"
     canvas.text(10, 8, ylabel)
     points = [(px(k), py(y)) for k, y in enumerate(ys)]
@@ -122,7 +123,7 @@ def loss_png(history: Sequence[float], width: int = 720, height: int = 420) -> b
     return canvas.png()
 
 
-def loss_chart(history: Sequence[float], width: int = 60, height: int = 10) -> str:
+def loss_chart(history: Sequence[float], width: int = 60, height: int = 10, unit: str = "epoch") -> str:
     """The loss curve as text: one column per stretch of epochs, a block at its loss."""
     values = [v for v in history if math.isfinite(v)]
     if not values:
@@ -146,6 +147,7 @@ def loss_chart(history: Sequence[float], width: int = 60, height: int = 10) -> s
         label = top_label if r == 0 else (low_label if r == height - 1 else "")
         lines.append(f"{label:>{pad}} │{''.join(row)}")
     lines.append(f"{'':>{pad}} └{'─' * width}")
-    lines.append(f"{'':>{pad}}  epoch 1{' ' * max(1, width - 8 - len(str(n)))}{n}"
+    first = f"{unit} 1"
+    lines.append(f"{'':>{pad}}  {first}{' ' * max(1, width - len(first) - len(str(n)))}{n}"
                  + ("   (log scale)" if use_log else ""))
     return "\n".join(lines)

@@ -122,6 +122,9 @@ def notes(result: GradResult) -> list[RenderableType]:
     lines: list[RenderableType] = []
     for k in result.kinks:
         lines.append(Text(f"non-differentiable point at {k.label}: {k.note}", style="yellow"))
+    for v in result.variables:
+        for note in v.notes:  # e.g. a central difference that changes with its step
+            lines.append(Text(f"{v.name}: {note}", style="yellow"))
     sym = result.symbolic
     if sym.state in ("skipped", "partial"):
         lines.append(Text(f"SymPy check {sym.state}: {sym.reason}", style="yellow"))

@@ -1,0 +1,54 @@
+"""`gradcalc check`: grade an answer file of many problems at once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..cli import DigitsOpt, JsonOpt, app, emit_json, fail, read_source
+from ..errors import GradcalcError
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="The answer file (TOML with [[problem]] tables).", show_default=False)],
+    as_json: JsonOpt = False,
+    sympy: Annotated[
+        bool, typer.Option("--sympy", help="Also check every gradient against SymPy (slower).")
+    ] = False,
+    digits: DigitsOpt = 6,
+) -> None:
+    """Grade the answers in a TOML file: one row per answer, a summary per problem.
+
+    Example: gradcalc check samples/homework.toml
+
+    Each [[problem]] has a name, a formula (or a program), values, and answers:
+    expect_value, expect_grad = { x = 0.39 }, expect = { q = 3 } (node values),
+    expect_upstream = { q = -4 } (∂out/∂node); optional rtol, atol, output, tie.
+    Write answers as strings ("0.20") to keep their digits exactly.
+
+    Exit codes: 0 all right, 1 an answer is wrong, 2 the file or a problem is malformed.
+    """
+    from ..homework import grade_file
+
+    try:
+        text, name, _ = read_source(None, path, [])
+        report = grade_file(text, name, symbolic=sympy)
+    except GradcalcError as err:
+        fail(err, as_json)
+    if as_json:
+        from ..render.answers import file_doc
+
+        emit_json(file_doc(report))
+    else:
+        from ..render.answers import file_report
+        from ..render.table import make_console
+
+        make_console().print(file_report(report, digits, plain=not sys.stdout.isatty()))
+        for problem in report.errors:
+            assert problem.error is not None
+            typer.echo(problem.error.render(), err=True)
+    raise typer.Exit(report.exit_code)

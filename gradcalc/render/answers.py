@@ -1,0 +1,313 @@
+"""Homework answers as rich tables, chain-rule explanations, and JSON pieces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..homework import MAX_FACTORS_SHOWN, Chain, ChainPath, FileReport, Mark, ProblemReport, Step
+from .numbers import DEFAULT_DIGITS, fmt, num
+
+MAX_FACTORS_JSON = 64  # factors per path in JSON; the middle of longer paths is left out
+
+RIGHT = Text("✓", style="bold green")
+WRONG = Text("✗", style="bold red")
+
+
+def _true_digits(mark: Mark, digits: int) -> int:
+    """Enough significant digits to show the true value beyond the answer's own."""
+    mantissa = mark.answer.text.lower().partition("e")[0]
+    sig = len(mantissa.lstrip("+-").replace(".", "").lstrip("0"))
+    return min(17, max(digits, sig + 2))
+
+
+def _judged(mark: Mark) -> str:
+    return f"±{mark.tolerance:.3g} ({mark.rule})"
+
+
+def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    """One row per answer: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
+    table = Table(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
+    _answer_columns(table)
+    for mark in marks:
+        table.add_row(*_answer_cells(mark, digits))
+    return table
+
+
+def _answer_columns(table: Table) -> None:
+    table.add_column("answer", style="bold")
+    table.add_column("yours", justify="right")
+    table.add_column("true value", justify="right")
+    table.add_column("judged to")
+    table.add_column("")
+    table.add_column("why")
+
+
+def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
+    return [
+        mark.label,
+        mark.answer.text,
+        fmt(mark.true, _true_digits(mark, digits)),
+        _judged(mark),
+        RIGHT if mark.ok else WRONG,
+        mark.reason or ("" if mark.ok else "see below" if mark.chain else ""),
+    ]
+
+
+def explanations(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: str = "") -> list[RenderableType]:
+    """For each wrong gradient: the chain rule that makes it up, and where the answers first go wrong."""
+    out: list[RenderableType] = []
+    for mark in marks:
+        if mark.ok or mark.chain is None:
+            continue
+        lines = [
+            Text(f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
+                 f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else ""),
+                 style="bold red")
+        ]
+        if mark.chain.where:
+            lines.append(Text(f"  where: {mark.chain.where}", style="yellow"))
+        lines += [Text(line) for line in chain_lines(mark.chain, digits)]
+        out.append(Group(*lines))
+    return out
+
+
+def chain_lines(chain: Chain, digits: int = DEFAULT_DIGITS) -> list[str]:
+    """The chain rule in text: each path's product of local gradients, and their sum."""
+    out, target = chain.output, chain.target
+    if chain.note:
+        return [f"  the chain rule: {chain.note}"]
+    if chain.total_paths == 0:
+        return [f"  {target} does not reach {out}: the gradient is 0"]
+    if chain.total_paths == 1 and chain.paths:
+        path = chain.paths[0]
+        if not path.factors:
+            return [f"  ∂{out}/∂{out} = 1"]
+        if len(path.factors) == 1:
+            return [f"  the chain rule has one factor here: {out}'s own local gradient "
+                    f"∂{out}/∂{target} = {fmt(path.product, digits)}"]
+        names, values = _factor_texts(path, digits)
+        lead = f"    ∂{out}/∂{target} = "
+        pad = " " * (len(lead) - 2)
+        return [f"  the chain rule along the one path from {out} down to {target}:", lead + names,
+                f"{pad}= {values}", f"{pad}= {fmt(path.product, digits)}"]
+    lines = [f"  the chain rule: {target} reaches {out} along {chain.total_paths} paths; "
+             "each path multiplies its local gradients, and the paths add up:"]
+    total = 0.0
+    for k, path in enumerate(chain.paths, 1):
+        names, values = _factor_texts(path, digits)
+        total += path.product
+        lines.append(f"    path {k}: {names} = {values} = {fmt(path.product, digits)}")
+    if chain.total_paths > len(chain.paths):
+        lines.append(f"    … and {chain.total_paths - len(chain.paths):,} more paths (the gate table shows every "
+                     "upstream gradient)")
+    else:
+        lines.append(f"    sum: ∂{out}/∂{target} = {fmt(total, digits)}")
+    return lines
+
+
+def _factor_texts(path: ChainPath, digits: int) -> tuple[str, str]:
+    factors = path.factors
+    names = [f"∂{f.gate}/∂{f.input}" for f in factors]
+    values = [f"({fmt(f.local, digits)})" for f in factors]
+    if len(factors) > MAX_FACTORS_SHOWN:
+        half = MAX_FACTORS_SHOWN // 2
+        gap = f"… {len(factors) - 2 * half} more …"
+        names = [*names[:half], gap, *names[-half:]]
+        values = [*values[:half], gap, *values[-half:]]
+    return " · ".join(names), " · ".join(values)
+
+
+def step_table(step: Step, output: str, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    title = f"One step of gradient descent: v ← v − {step.lr:g} · ∂{output}/∂v"
+    table = Table(title=title, box=boxed, title_justify="left", min_width=len(title))
+    table.add_column("variable", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{output}/∂variable", justify="right", style="red")
+    table.add_column("updated", justify="right", style="bold green")
+    for name in step.names:
+        table.add_row(name, fmt(step.old[name], digits), fmt(step.gradients[name], digits),
+                      fmt(step.updated[name], digits))
+    return table
+
+
+def answers_summary(marks: list[Mark]) -> Text:
+    right = sum(m.ok for m in marks)
+    if right == len(marks):
+        return Text(f"✓ all {len(marks)} answer{'s' * (len(marks) != 1)} right", style="bold green")
+    wrong = ", ".join(m.label for m in marks if not m.ok)
+    return Text(f"✗ {right} of {len(marks)} answers right; wrong: {wrong}", style="bold red")
+
+
+def homework_report(
+    marks: list[Mark], step: Step | None, output: str, digits: int = DEFAULT_DIGITS, plain: bool = False
+) -> Group:
+    """What `gradcalc grad` prints after its own tables: the answers, explanations, the descent step."""
+    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
+    parts: list[RenderableType] = []
+    if marks:
+        parts += [answers_table(marks, digits, boxed), *explanations(marks, digits), answers_summary(marks)]
+    if step is not None:
+        parts.append(step_table(step, output, digits, boxed))
+    return Group(*parts)
+
+
+def brief_lines(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGITS) -> str:
+    lines = []
+    for m in marks:
+        verdict = "✓" if m.ok else "✗"
+        why = f": {m.reason}" if m.reason else ""
+        lines.append(f"{verdict} {m.label}: {m.answer.text} (true {fmt(m.true, _true_digits(m, digits))}){why}")
+    if step is not None:
+        lines += [f"{n} ← {fmt(step.updated[n], digits)}" for n in step.names]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# JSON
+
+
+def answers_doc(marks: list[Mark]) -> list[dict[str, Any]]:
+    return [
+        {
+            "what": m.what,
+            "name": m.name or m.label,
+            "label": m.label,
+            "claimed": m.answer.text,
+            "claimed_value": m.answer.value,
+            "true_value": num(m.true),
+            "tolerance": m.tolerance,
+            "rule": m.rule,
+            "ok": m.ok,
+            "reason": m.reason,
+            "chain": chain_doc(m.chain),
+        }
+        for m in marks
+    ]
+
+
+def chain_doc(chain: Chain | None) -> dict[str, Any] | None:
+    if chain is None:
+        return None
+    return {
+        "output": chain.output,
+        "target": chain.target,
+        "total_paths": chain.total_paths,
+        "paths": [_path_doc(p) for p in chain.paths],
+        "note": chain.note,
+        "where": chain.where,
+    }
+
+
+def _path_doc(path: ChainPath) -> dict[str, Any]:
+    factors = [{"gate": f.gate, "input": f.input, "local": num(f.local)} for f in path.factors]
+    omitted = max(0, len(factors) - MAX_FACTORS_JSON)
+    if omitted:  # a path through a very deep graph: its ends, and how many factors are left out between
+        factors = factors[: MAX_FACTORS_JSON // 2] + factors[-(MAX_FACTORS_JSON // 2) :]
+    return {"factors": factors, "omitted": omitted, "product": num(path.product)}
+
+
+def add_to_doc(doc: dict[str, Any], marks: list[Mark], step: Step | None) -> dict[str, Any]:
+    """Add the answers and the descent step to a `grad` JSON document."""
+    if marks:
+        doc["answers"] = answers_doc(marks)
+        doc["answers_right"] = sum(m.ok for m in marks)
+    if step is not None:
+        doc["learning_rate"] = step.lr
+        doc["updated"] = {n: num(step.updated[n]) for n in step.names}
+    return doc
+
+
+# ---------------------------------------------------------------------------
+# Answer files (`gradcalc check`)
+
+
+def error_where(report: FileReport, problem: ProblemReport) -> str:
+    """``file:line:col`` of a problem's error (or of the problem)."""
+    err = problem.error
+    loc = err.location() if err is not None else None
+    if loc is not None and err is not None and err.source is not None and err.source.name == report.name:
+        return f"{report.name}:{loc[0]}:{loc[1]}"
+    return f"{report.name}:{problem.line}" if problem.line else report.name
+
+
+def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    table = Table(title=f"Answers in {report.name}", box=boxed, title_justify="left")
+    table.add_column("problem", style="bold")
+    _answer_columns(table)
+    for problem in report.problems:
+        if problem.error is not None:
+            table.add_row(problem.name, "", "", "", "", Text("error", style="bold red"),
+                          Text(f"{error_where(report, problem)}: {problem.error.message}", style="red"))
+            continue
+        for k, mark in enumerate(problem.marks):
+            table.add_row(problem.name if k == 0 else "", *_answer_cells(mark, digits))
+    return table
+
+
+def file_summary(report: FileReport) -> list[RenderableType]:
+    lines: list[RenderableType] = []
+    for p in report.problems:
+        if p.error is not None:
+            lines.append(Text(f"{p.name}: not graded ({error_where(report, p)}: {p.error.message})",
+                              style="bold red"))
+            continue
+        wrong = [m.label for m in p.marks if not m.ok]
+        text = f"{p.name}: {p.right} of {p.total} right" + (f"; wrong: {', '.join(wrong)}" if wrong else "")
+        if not p.checks_ok:
+            text += " (gradcalc's own checks disagree on this problem: please report it)"
+        lines.append(Text(text, style="red" if wrong or not p.checks_ok else "green"))
+    n, bad = len(report.problems), len(report.errors)
+    total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
+    if bad:
+        total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
+    style = "bold green" if report.exit_code == 0 else "bold red"
+    lines.append(Text(("✓ " if report.exit_code == 0 else "✗ ") + total, style=style))
+    return lines
+
+
+def file_report(report: FileReport, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
+    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
+    parts: list[RenderableType] = [file_table(report, digits, boxed)]
+    for p in report.problems:
+        parts += explanations(p.marks, digits, prefix=f"[{p.name}] ")
+        parts += [Text(f"[{p.name}] warning: {w}", style="yellow") for w in p.warnings]
+    parts += file_summary(report)
+    return Group(*parts)
+
+
+def file_doc(report: FileReport) -> dict[str, Any]:
+    problems = []
+    for p in report.problems:
+        item: dict[str, Any] = {
+            "name": p.name,
+            "index": p.index,
+            "line": p.line,
+            "status": "error" if p.error is not None else "ok" if p.right == p.total and p.checks_ok else "wrong",
+            "right": p.right,
+            "total": p.total,
+            "answers": answers_doc(p.marks),
+            "error": None,
+            "warnings": p.warnings,
+        }
+        if p.result is not None:
+            item["output"] = p.result.output_label
+            item["value"] = num(p.result.value)
+            item["checks_ok"] = p.result.ok
+        if p.error is not None:
+            err: dict[str, Any] = dict(p.error.to_json()["error"])  # type: ignore[call-overload]
+            item["error"] = {**err, "where": error_where(report, p)}
+        problems.append(item)
+    return {
+        "schema": 1,
+        "file": report.name,
+        "ok": report.exit_code == 0,
+        "right": report.right,
+        "total": report.total,
+        "errors": len(report.errors),
+        "problems": problems,
+    }

@@ -1,0 +1,118 @@
+"""Markdown: the gate table and the gradient table as GitHub tables, for notes and issues."""
+
+from __future__ import annotations
+
+from ..api import AGREE, DISAGREE, KINK, GradResult, VariableCheck
+from ..explain import Explanation
+from ..tape import CONST, GATE
+from .numbers import DEFAULT_DIGITS, fmt
+from .patterns import fanout, pattern
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell: pipes escaped, line breaks as <br>."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    return f"`{cell(text)}`" if text else ""
+
+
+def table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
+    """A GitHub table; ``aligns`` has one letter per column: l (left) or r (right)."""
+    rule = {"l": ":--", "r": "--:"}
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(rule[a] for a in aligns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def verdict(v: VariableCheck) -> str:
+    if v.status == AGREE:
+        return "✓ agree"
+    if v.status == KINK:
+        return "≈ convention (" + ", ".join(v.disagreeing) + " differ)"
+    if v.status == DISAGREE:
+        return "✗ disagree: " + ", ".join(v.disagreeing)
+    return "✗ not finite"
+
+
+def heading(result: GradResult, digits: int) -> list[str]:
+    source = result.tape.source.text.strip()
+    point = ", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items())
+    if "\n" in source:
+        lines = ["```", source, "```", ""]
+        if point:
+            lines.append(f"at {point}")
+    else:
+        lines = [f"{code(source)}" + (f" at {point}" if point else "")]
+    return lines
+
+
+def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanation: Explanation | None = None) -> str:
+    tape, bp = result.tape, result.backprop
+    out = result.output_label
+    lines = heading(result, digits)
+    lines += ["", f"**Gates:** forward values, then gradients flowing back from {out}", ""]
+    uses = fanout(tape)
+    rows = []
+    for i, node in enumerate(tape.nodes):
+        if node.kind == CONST:
+            continue
+        local_cell = down_cell = ""
+        down = bp.downstream(tape, i) if node.kind == GATE else None
+        if down is not None:
+            loc = bp.locals[i]
+            pairs = [(k, j) for k, j in enumerate(node.args) if bp.needs[j]]
+            if loc is not None:
+                local_cell = "<br>".join(f"{cell(tape.nodes[j].label)}: {fmt(loc[k], digits)}" for k, j in pairs)
+            elif node.op is not None:
+                local_cell = cell(node.op.rule)
+            down_cell = "<br>".join(f"→ {cell(tape.nodes[j].label)}: {fmt(down[k], digits)}" for k, j in pairs)
+        gate = "input" if node.kind != GATE else code(f"{node.label} = {tape.gate_text(i)}")
+        rows.append([
+            cell(node.label),
+            gate,
+            fmt(result.values[i], digits),
+            fmt(bp.grads[i], digits) if bp.needs[i] else "—",
+            local_cell,
+            down_cell,
+            cell(pattern(tape, i, uses)),
+        ])  # fmt: skip
+    lines += table(
+        ["node", "gate", "value", f"upstream ∂{out}/∂node", "local ∂node/∂input", "downstream", "pattern"],
+        "llrrlll",
+        rows,
+    )
+    lines += ["", f"**Gradients of {out}, checked**", ""]
+    rows = []
+    for v in result.variables:
+        derivative = v.derivative if isinstance(v.derivative, str) else None
+        rows.append([
+            cell(v.name),
+            fmt(v.value, digits),
+            f"**{fmt(v.gradient, digits)}**",
+            code(derivative) if derivative else "—",
+            fmt(v.symbolic, digits),
+            fmt(v.forward, digits),
+            fmt(v.numeric, digits),
+            verdict(v),
+        ])  # fmt: skip
+    lines += table(
+        ["variable", "value", f"∂{out}/∂variable (backprop)", "symbolic derivative (SymPy)", "SymPy",
+         "forward mode", "numeric", "check"],
+        "lrrlrrrl",
+        rows,
+    )  # fmt: skip
+    notes = [f"non-differentiable point at {k.label}: {k.note}" for k in result.kinks]
+    if result.symbolic.state in ("skipped", "partial"):
+        notes.append(f"SymPy check {result.symbolic.state}: {result.symbolic.reason}")
+    if notes:
+        lines += [""] + [f"- {cell(n)}" for n in notes]
+    n = len(result.variables)
+    status = f"✓ all {n} gradient{'s' * (n != 1)} agree" if result.ok else "✗ a check failed"
+    lines += ["", f"**{out} = {fmt(result.value, digits)}** — {status}"]
+    if explanation is not None:
+        from .explain import explanation_text
+
+        lines += ["", "**Chain rule, path by path**", "", "```text", explanation_text(explanation, digits), "```"]
+    return "\n".join(lines)

@@ -1,0 +1,339 @@
+"""Evaluation traces (Wengert lists), as in the automatic-differentiation textbooks.
+
+Baydin, Pearlmutter, Radul and Siskind, "Automatic differentiation in machine
+learning: a survey" (JMLR 2018), tables 2 and 3, write the evaluation of
+``f(x1, x2) = ln(x1) + x1*x2 - sin(x2)`` as a list of intermediate variables:
+the inputs ``v₋₁ = x1``, ``v₀ = x2`` (numbered so the last input is ``v₀``), then
+one ``vᵢ`` per gate, each an expression in earlier ``v``'s.  Forward mode adds
+each one's tangent ``v̇ᵢ`` (the derivative along a seeded input); reverse mode
+adds each one's adjoint ``v̄ᵢ = ∂f/∂vᵢ``, accumulated backwards, one step per
+edge, so a value used twice gets two steps whose contributions add.
+
+The numbers come from the tape's own passes: :func:`gradcalc.tape.forward`,
+:func:`~gradcalc.tape.jvp` and :func:`~gradcalc.tape.backward`; this module
+only numbers the nodes and writes the expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import GradcalcError, closest
+from .explain import local_formula
+from .ops import DEFAULT_TIE, ScalarMath
+from .parser import parse_program
+from .tape import CONST, GATE, VAR, Tape, backward, build, check_forward, choose_math, forward, jvp
+from .values import resolve_inputs
+
+FORWARD, REVERSE = "forward", "reverse"
+
+_SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
+_INFIX = {"add": "+", "sub": "-", "mul": "×", "div": "/", "pow": "^", "matmul": "@"}
+_FUNCTION_NAMES = {"log": "ln"}
+
+
+def v_name(k: int, mark: str = "") -> str:
+    """``v₋₁``, ``v₀``, ``v₁``; ``mark`` is a combining dot (tangent) or bar (adjoint)."""
+    return f"v{mark}{str(k).translate(_SUB)}"
+
+
+def dot(k: int) -> str:
+    return v_name(k, "\u0307")
+
+
+def bar(k: int) -> str:
+    return v_name(k, "\u0304")
+
+
+@dataclass
+class Row:
+    """One intermediate variable: an input or a gate."""
+
+    node: int
+    index: int  # the k of v_k
+    label: str  # the tape's name for it: x1, q, f, h1
+    expr: str  # in terms of earlier v's (an input: its variable's name)
+    value: Any
+    tangent_expr: str | None = None
+    tangent: Any = None
+    adjoint: Any = None
+
+    @property
+    def name(self) -> str:
+        return v_name(self.index)
+
+    @property
+    def ascii_name(self) -> str:
+        return f"v{self.index}"
+
+
+@dataclass
+class Step:
+    """One step of the reverse (adjoint) trace: ``v̄ⱼ = v̄ⱼ + v̄ᵢ · ∂vᵢ/∂vⱼ``."""
+
+    target: int  # row index k of v_k receiving the contribution
+    source: int  # row index of the gate handing it back (the output itself for the seed)
+    expr: str
+    value: Any  # the adjoint of the target after this step
+
+
+@dataclass
+class Trace:
+    mode: str
+    tape: Tape
+    inputs: dict[str, Any]
+    rows: list[Row]
+    output: int  # index k of the output's v
+    seed: str | None = None  # the variable forward mode differentiates by
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def output_label(self) -> str:
+        return self.tape.nodes[self.tape.output].label
+
+    def row(self, k: int) -> Row:
+        return self.rows[k - self.rows[0].index]
+
+    @property
+    def value(self) -> Any:
+        return self.row(self.output).value
+
+    @property
+    def derivative(self) -> Any:
+        """Forward mode: ∂f/∂seed (the output's tangent)."""
+        return self.row(self.output).tangent
+
+    @property
+    def gradients(self) -> dict[str, Any]:
+        """Reverse mode: ∂f/∂x for each input (the inputs' adjoints)."""
+        return {r.label: r.adjoint for r in self.rows if r.index <= 0}
+
+
+def trace(
+    formula: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    mode: str = REVERSE,
+    seed: str | None = None,
+    tie: str = DEFAULT_TIE,
+    output: str | None = None,
+    fuse: bool = False,
+    name: str = "<formula>",
+) -> Trace:
+    """The evaluation trace of ``formula`` at ``values``: primal, and tangents or adjoints.
+
+    >>> t = trace("ln(x1) + x1*x2 - sin(x2)", {"x1": 2, "x2": 5}, mode="forward", seed="x1")
+    >>> [r.name for r in t.rows][:3], round(t.derivative, 12)
+    (['v₋₁', 'v₀', 'v₁'], 5.5)
+    """
+    if mode not in (FORWARD, REVERSE):
+        raise GradcalcError(f"--mode must be forward or reverse, not {mode!r}", kind="usage")
+    tape = build(parse_program(formula, name), output)
+    if fuse:
+        from .fuse import fuse as fuse_gates
+
+        tape = fuse_gates(tape)
+    inputs, warnings = resolve_inputs(tape, values or {})
+    if mode == FORWARD:
+        seed = _seed(tape, seed)
+    m = choose_math(tape, inputs, tie)
+    vals = forward(tape, inputs, m)
+    check_forward(tape, vals, m)
+    number = _numbering(tape)
+    rows = _rows(tape, vals, number)
+    result = Trace(mode, tape, inputs, rows, number[tape.output], seed, warnings=warnings)
+    if mode == FORWARD:
+        assert seed is not None
+        var = tape.variables[seed]
+        if not isinstance(inputs[seed], float):
+            raise GradcalcError(
+                f"--seed {seed}: {seed} is a vector or matrix; forward-mode traces seed one number",
+                kind="usage",
+                hint="seed a scalar variable, or use --mode reverse",
+            )
+        tangents = jvp(tape, vals, {var: 1.0}, m)
+        for r in rows:
+            r.tangent = tangents[r.node]
+            r.tangent_expr = _tangent_expr(tape, r, number, seed)
+    else:
+        _adjoints(result, vals, number, m)
+    return result
+
+
+def _seed(tape: Tape, seed: str | None) -> str:
+    names = list(tape.variables)
+    if seed is None:
+        if len(names) == 1:
+            return names[0]
+        raise GradcalcError(
+            "forward mode needs --seed NAME: the input to differentiate by",
+            kind="usage",
+            hint=f"inputs are {', '.join(names)}" if names else "the formula has no inputs",
+        )
+    if seed not in tape.variables:
+        near = closest(seed, names)
+        raise GradcalcError(
+            f"--seed {seed!r} is not an input of the formula",
+            kind="usage",
+            hint=f"did you mean {near!r}?" if near else f"inputs are {', '.join(names) or 'none'}",
+        )
+    return seed
+
+
+def _numbering(tape: Tape) -> dict[int, int]:
+    """Tape index → k of v_k: the inputs end at v₀, the gates the output needs follow from v₁."""
+    number = {}
+    names = list(tape.variables.values())
+    for k, i in enumerate(names):
+        number[i] = k - len(names) + 1
+    used = tape.reachable()
+    k = 0
+    for i, node in enumerate(tape.nodes):
+        if node.kind == GATE and used[i]:
+            k += 1
+            number[i] = k
+    return number
+
+
+def _operand(tape: Tape, j: int, number: Mapping[int, int]) -> str:
+    """A gate's input as written in an expression: v_k, or a constant's text."""
+    node = tape.nodes[j]
+    if node.kind == CONST:
+        return f"({node.label})" if node.label.startswith("-") else node.label
+    return v_name(number[j])
+
+
+def expression(tape: Tape, i: int, number: Mapping[int, int]) -> str:
+    node = tape.nodes[i]
+    if node.kind == VAR:
+        return node.label
+    assert node.op is not None
+    args = [_operand(tape, j, number) for j in node.args]
+    op = node.op.name
+    if op in _INFIX and len(args) == 2:
+        return f"{args[0]} {_INFIX[op]} {args[1]}"
+    if op == "neg":
+        return f"-{args[0]}"
+    if op == "index":
+        return tape.gate_text(i).replace(tape.nodes[node.args[0]].label, args[0], 1)
+    return f"{_FUNCTION_NAMES.get(op, op)}({', '.join(args)})"
+
+
+def _rows(tape: Tape, vals: list[Any], number: Mapping[int, int]) -> list[Row]:
+    order = sorted(number, key=lambda i: number[i])
+    return [Row(i, number[i], tape.nodes[i].label, expression(tape, i, number), vals[i]) for i in order]
+
+
+def _times(factor: str, local: str | None) -> str:
+    """``factor × local``, written the short way when the local gradient is ±1."""
+    if local == "1":
+        return factor
+    if local == "-1":
+        return f"-{factor}"
+    return f"{factor} × {local or '∂'}"
+
+
+def _locals(tape: Tape, i: int, number: Mapping[int, int]) -> list[str | None]:
+    node = tape.nodes[i]
+    assert node.op is not None
+    names = [_operand(tape, j, number) for j in node.args]
+    return [local_formula(node.op.name, names, v_name(number[i]), k) for k in range(len(node.args))]
+
+
+def _tangent_expr(tape: Tape, row: Row, number: Mapping[int, int], seed: str) -> str:
+    node = tape.nodes[row.node]
+    if node.kind == VAR:
+        return "1   (the seed)" if node.label == seed else "0"
+    terms = []
+    for j, local in zip(node.args, _locals(tape, row.node, number), strict=True):
+        if tape.nodes[j].kind == CONST:
+            continue
+        terms.append(_times(dot(number[j]), local))
+    if not terms:
+        return "0"
+    text = terms[0]
+    for t in terms[1:]:
+        text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return text
+
+
+def _adjoints(result: Trace, vals: list[Any], number: Mapping[int, int], m: Any) -> None:
+    tape = result.tape
+    bp = backward(tape, vals, m)
+    scalar = isinstance(m, ScalarMath)
+    out = tape.output
+    running: dict[int, Any] = {out: 1.0}
+    name = tape.nodes[out].label
+    result.steps.append(Step(number[out], number[out], f"1   (seed: ∂{name}/∂{name})", 1.0))
+    for i in range(out, -1, -1):
+        node = tape.nodes[i]
+        if node.kind != GATE or not bp.needs[i] or i not in number:
+            continue
+        down = bp.downstream(tape, i)
+        if down is None:  # pragma: no cover - every needed gate has locals or a VJP
+            continue
+        locals_ = _locals(tape, i, number)
+        g = bp.grads[i]
+        for k, j in enumerate(node.args):
+            if not bp.needs[j]:
+                continue
+            # What backward() added: nothing past a zero upstream gradient; broadcasting summed away.
+            share = (0.0 if g == 0 else down[k]) if scalar else m.unbroadcast(down[k], vals[j])
+            if node.op is not None and node.op.local is None:  # a structural tensor gate (matmul, sum, ...)
+                term = f"{node.op.name}-VJP({bar(number[i])})"
+            else:
+                term = _times(bar(number[i]), locals_[k])
+            if j in running:
+                running[j] = running[j] + share
+                sign = f" - {term[1:]}" if term.startswith("-") else f" + {term}"
+                expr = f"{bar(number[j])}{sign}"
+            else:
+                running[j] = share
+                expr = term
+            result.steps.append(Step(number[j], number[i], expr, running[j]))
+    for r in result.rows:
+        r.adjoint = bp.grads[r.node] if bp.needs[r.node] else 0.0
+
+
+def trace_doc(t: Trace) -> dict[str, Any]:
+    """The trace as JSON: ``rows`` (reverse mode: in reverse order), and what else helps."""
+    from .render.numbers import num
+
+    rows = t.rows if t.mode == FORWARD else list(reversed(t.rows))
+    doc: dict[str, Any] = {
+        "mode": t.mode,
+        "formula": t.tape.source.text,
+        "inputs": {k: num(v) for k, v in t.inputs.items()},
+        "output": {"name": f"v{t.output}", "label": t.output_label, "value": num(t.value)},
+    }
+    items = []
+    for r in rows:
+        item: dict[str, Any] = {
+            "name": r.ascii_name,
+            "symbol": r.name,
+            "label": r.label,
+            "expr": r.expr,
+            "value": num(r.value),
+        }
+        if t.mode == FORWARD:
+            item["tangent_expr"] = r.tangent_expr
+            item["tangent"] = num(r.tangent)
+        else:
+            item["adjoint"] = num(r.adjoint)
+        items.append(item)
+    doc["rows"] = items
+    if t.mode == FORWARD:
+        doc["seed"] = t.seed
+        doc["derivative"] = num(t.derivative)
+    else:
+        doc["steps"] = [
+            {"name": f"v{s.target}", "symbol": bar(s.target), "from": f"v{s.source}", "expr": s.expr,
+             "value": num(s.value)}
+            for s in t.steps
+        ]
+        doc["gradients"] = {k: num(v) for k, v in t.gradients.items()}
+    doc["warnings"] = t.warnings
+    return doc
