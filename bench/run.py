@@ -4,7 +4,7 @@
     python bench/run.py --quick    # seconds: the smoke that CI runs (answers checked, timings not)
     python bench/run.py --full     # also PyTorch and micrograd at 500,000 and 1,000,000 nodes
 
-Sections (``--only latency,scale,sympy`` picks some):
+Sections (``--only latency,scale,sympy,training`` picks some):
 
 * latency — whole-process one-shot time, the median of alternating rounds:
   ``gradcalc grad`` on the CS231n neuron with all checks vs a bare SymPy
@@ -14,7 +14,8 @@ Sections (``--only latency,scale,sympy`` picks some):
   (CPU, float64) and micrograd building and backpropagating the same scalar graph
   in-process: time per node, peak memory, growth per doubling;
 * sympy — the SymPy check on growing sums of neurons, with the default budget
-  and with ``--symbolic-budget 1``: wall time and the state it reports.
+  and with ``--symbolic-budget 1``: wall time and the state it reports;
+* training — ``gradcalc descend`` on XOR and on a 10,000-row linear regression.
 
 Every run is also checked: the gradients must agree with the closed form (and
 with PyTorch and micrograd) to 1e-9 relative.  Exit code 0 when every answer
@@ -686,13 +687,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="also PyTorch and micrograd at 500k and 1M nodes")
     p.add_argument("--out", type=Path, help="where to save the JSON (default bench/results/<timestamp>.json)")
     p.add_argument("--rounds", type=int, help="latency rounds per command (default 11, --quick 1)")
-    p.add_argument("--only", default="latency,scale,sympy", help="sections to run, comma-separated")
+    p.add_argument("--only", default="latency,scale,sympy,training", help="sections to run, comma-separated")
     p.add_argument("--sizes", help="scale sizes in nodes, comma-separated (default 1e3 ... 1e6)")
     p.add_argument("--no-compare", action="store_true", help="skip PyTorch and micrograd")
     args = p.parse_args(argv)
 
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"latency", "scale", "sympy"}
+    unknown = sections - {"latency", "scale", "sympy", "training"}
     if unknown:
         p.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     rounds = args.rounds or (1 if args.quick else 11)
@@ -724,6 +725,10 @@ def main(argv: list[str] | None = None) -> int:
         ks = [1, _past_symbolic_cap()] if args.quick else [*SYMPY_KS, _past_symbolic_cap()]
         budgets: list[float | None] = [None] if args.quick else [None, 1.0]
         results["sympy"] = sympy_cost(ks, budgets, args.quick, problems)
+    if "training" in sections:
+        from training import training
+
+        results["training"] = training(gradcalc_cmd(), args.quick, problems)
     results["meta"]["load_average_at_end"] = _load()
     results["targets"] = targets(results)
     results["answers_ok"] = not problems.items

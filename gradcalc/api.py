@@ -333,7 +333,10 @@ def _settle(result: GradResult, m: Any) -> None:
     for check in result.variables:
         g = check.gradient
         if not finite(g):
-            check.status = NONFINITE
+            check.status = KINK if check.name in kinked else NONFINITE
+            origin = _nonfinite_origin(result)
+            if origin:
+                check.notes.append(origin)
             continue
         slack = checks.roundoff(result.values, check.value, biggest)
         wrong = []
@@ -356,3 +359,22 @@ def _settle(result: GradResult, m: Any) -> None:
         check.disagreeing = wrong
         if wrong:
             check.status = KINK if check.name in kinked else DISAGREE
+
+
+def _nonfinite_origin(result: GradResult) -> str | None:
+    """The gate whose backward step first made a gradient inf or nan, in words."""
+    tape, bp = result.tape, result.backprop
+    for i in range(tape.output, -1, -1):
+        node = tape.nodes[i]
+        if node.kind != GATE or not bp.needs[i] or not finite(bp.grads[i]):
+            continue
+        down = bp.downstream(tape, i)
+        if down is None:
+            continue
+        for j, d in zip(node.args, down, strict=True):
+            if bp.needs[j] and not finite(d):
+                local = bp.locals[i]
+                k = node.args.index(j)
+                why = f" (its local gradient for {tape.nodes[j].label} is {local[k]})" if local is not None else ""
+                return f"the gradient became non-finite at gate {node.label} = {tape.gate_text(i)}{why}"
+    return None

@@ -23,7 +23,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Sourc
 # grow linearly: at the limit the worst case (a million unary minuses) takes
 # about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
 # bounds a run.
-MAX_SOURCE_CHARS = 1_000_000
+MAX_SOURCE_CHARS = 4_000_000
 
 app = typer.Typer(
     name="gradcalc",
@@ -207,9 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         import gc
 
         gc.disable()
+    args = _shield_formulas(args)
     try:
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
+            typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
+            return _finish(EXIT_OK, argv)
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
         err = GradcalcError(message, kind="usage", hint="see gradcalc --help")
@@ -226,15 +230,43 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
         message = f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it with the command you ran"
         if "--json" in args:
-            typer.echo(json.dumps({"error": {"message": message, "kind": "internal", "span": None}}))
+            typer.echo(json.dumps(GradcalcError(message, kind="internal").to_json()))
         else:
             typer.echo(f"error: {message}", err=True)
         code = EXIT_INTERNAL
-    code = code if isinstance(code, int) else EXIT_OK
+    return _finish(code if isinstance(code, int) else EXIT_OK, argv)
+
+
+def _finish(code: int, argv: list[str] | None) -> int:
     if argv is None:
         sys.stdout.flush()
         sys.exit(code)
     return code
+
+
+# Short options of the commands; anything else that starts with a single '-'
+# (a formula such as -log(x) or -h*x) is a formula, not an option.
+_SHORT_OPTIONS = {"-f", "-o", "-h"}
+
+
+def _shield_formulas(args: list[str]) -> list[str]:
+    """Keep formulas that begin with '-' from being read as clusters of short options.
+
+    Click would read '-log(x)' as -l -o 'g(x)'.  A leading space makes it an
+    argument to click and changes nothing for the tokenizer, which skips it.
+    """
+    shielded = []
+    for k, arg in enumerate(args):
+        if (
+            len(arg) > 1
+            and arg[0] == "-"
+            and arg[1] != "-"
+            and arg not in _SHORT_OPTIONS
+            and not (k > 0 and args[k - 1] in _SHORT_OPTIONS | {"--file", "--output", "--target"})
+        ):
+            arg = " " + arg
+        shielded.append(arg)
+    return shielded
 
 
 # Each command lives in its own module and registers itself on `app`.

@@ -64,10 +64,14 @@ def fuse(tape: Tape) -> Tape:
                 dead.update(chain)
                 nodes[i] = Node(GATE, OPS["sigmoid"], (z_index,), node.span, node.label, named=node.named)
                 continue
-            if op(num) == "exp" and op(den) == "sum" and nodes[den].args[0] == num and uses[num] == 2 \
-                    and private(den) and not nodes[num].named:
-                dead.update({num, den})
-                nodes[i] = Node(GATE, OPS["softmax"], nodes[num].args, node.span, node.label, named=node.named)
+            if op(num) == "exp" and op(den) == "sum" and private(den):
+                inner = nodes[den].args[0]
+                same_exp = inner == num and uses[num] == 2 and not nodes[num].named
+                twin_exp = (inner != num and op(inner) == "exp" and private(inner) and private(num)
+                            and nodes[inner].args == nodes[num].args)
+                if same_exp or twin_exp:
+                    dead.update({num, den, inner})
+                    nodes[i] = Node(GATE, OPS["softmax"], nodes[num].args, node.span, node.label, named=node.named)
         elif name == "log":
             (s,) = node.args
             if op(s) == "sum" and private(s) and op(nodes[s].args[0]) == "exp" and private(nodes[s].args[0]):

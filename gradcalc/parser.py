@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .errors import GradcalcError, Source, Span
 
@@ -39,14 +40,19 @@ INFIX: dict[str, tuple[int, int]] = {
 }
 PREFIX: dict[str, int] = {"-": 30, "+": 30}
 PREFIX_BP = 30
+
+# Tokens in one formula at the most: a million-node formula has about 1.8
+# million; past this, memory and time would grow beyond a one-shot tool's.
+MAX_TOKENS = 2_500_000
 # Calls f(x) and indexing v[i] bind tightest of all (postfix, 50).
 
 # ---------------------------------------------------------------------------
 # Tokens
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A token and where it stands.  A tuple: the tokenizer makes millions of them."""
+
     kind: str  # 'num', 'name', 'op', 'nl', 'eof'
     text: str
     start: int
@@ -152,6 +158,12 @@ def tokenize(text: str) -> list[Token]:
             append(_unicode_token(ch, start, end))
         else:
             append(Token(kind or "bad", m.group(), start, end))
+    if len(tokens) > MAX_TOKENS:
+        raise GradcalcError(
+            f"the formula has {len(tokens):,} tokens, more than the limit of {MAX_TOKENS:,}",
+            kind="limit",
+            hint="split the work, or generate a smaller formula",
+        )
     append(Token("eof", "", len(text), len(text)))
     return tokens
 

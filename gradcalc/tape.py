@@ -53,6 +53,7 @@ class Tape:
     variables: dict[str, int]  # input variable -> node index, in order of first use
     defaults: dict[str, Any] = field(default_factory=dict)  # program values of variables
     bindings: dict[str, int] = field(default_factory=dict)  # every label -> node index
+    _tensors: bool | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -65,6 +66,8 @@ class Tape:
         assert node.op is not None
         names = [self.nodes[j].label for j in node.args]
         op = node.op
+        if op.symbol:  # a negative constant inside an operator reads wrongly bare: (-8) ^ q
+            names = [f"({n})" if n.startswith("-") else n for n in names]
         if op.symbol and len(names) == 2:
             return f"{names[0]} {op.symbol} {names[1]}"
         if op.symbol and len(names) == 1:
@@ -78,8 +81,12 @@ class Tape:
     @property
     def has_tensors(self) -> bool:
         """Whether any gate or constant needs NumPy (vectors, matrices)."""
-        return any((n.op is not None and n.op.tensor) or (n.kind == CONST and not isinstance(n.const, float))
-                   for n in self.nodes)
+        if self._tensors is None:
+            self._tensors = any(
+                (n.op is not None and n.op.tensor) or (n.kind == CONST and not isinstance(n.const, float))
+                for n in self.nodes
+            )
+        return self._tensors
 
     def reachable(self) -> list[bool]:
         """Which nodes the output depends on."""
@@ -378,9 +385,14 @@ class _Builder:
 
 
 def label_sequence(taken: set[str]) -> Iterator[str]:
-    """Fresh labels for unnamed gates: q, r, s, ... then n1, n2, ..."""
+    """Fresh labels for unnamed gates: q, r, s, ... then n1, n2, ...
+
+    A letter that begins a name in use (w beside w1, w2) is skipped, so
+    gate names never look like the user's.
+    """
+    initials = {name[0] for name in taken if name}
     for name in _AUTO_NAMES:
-        if name not in taken:
+        if name not in taken and name not in initials:
             yield name
     k = 1
     while True:
@@ -689,6 +701,8 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None)
                 t = tan[j]
                 if not _zero(t):
                     total = total + lg * t
+            if not isinstance(vals[i], float) and m.shape(total) != m.shape(vals[i]):
+                total = m.broadcast_to(total, m.shape(vals[i])).copy()  # a scalar's tangent spreads like its value
             tan[i] = total
     return tan
 

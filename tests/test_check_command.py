@@ -45,7 +45,7 @@ def test_a_flipped_sign_is_named_and_the_chain_shown() -> None:
     k = lines.index("✗ ∂f/∂w0: you gave 0.20, the true value is -0.196612 (the sign is flipped)")
     assert lines[k + 1 : k + 5] == [
         "  the chain rule along the one path from f down to w0:",
-        "    ∂f/∂w0 = ∂f/∂w · ∂w/∂v · ∂v/∂u · ∂u/∂t · ∂t/∂s · ∂s/∂q · ∂q/∂w0",
+        "    ∂f/∂w0 = ∂f/∂g · ∂g/∂v · ∂v/∂u · ∂u/∂t · ∂t/∂s · ∂s/∂q · ∂q/∂w0",
         "           = (-0.534447) · (1) · (0.367879) · (-1) · (1) · (1) · (-1)",
         "           = -0.196612",
     ]
@@ -84,7 +84,7 @@ def test_json_has_the_answers() -> None:
     assert x0["true_value"] == pytest.approx(0.3932238664829637, rel=1e-12)
     assert x0["reason"].startswith("rounded wrong")
     (path,) = x0["chain"]["paths"]
-    assert [f["input"] for f in path["factors"]] == ["w", "v", "u", "t", "s", "q", "x0"]
+    assert [f["input"] for f in path["factors"]] == ["g", "v", "u", "t", "s", "q", "x0"]
     assert path["product"] == pytest.approx(0.3932238664829637, rel=1e-12) and path["omitted"] == 0
     assert doc["answers_right"] == 1
     assert doc["gradients"]["x0"] == pytest.approx(0.3932238664829637, rel=1e-12)  # the usual document is intact

@@ -97,10 +97,10 @@ def test_example_3_upstream_into_q() -> None:
 def test_example_4_local_gradient_of_the_reciprocal_gate() -> None:
     doc = sample_json(EXAMPLES[3])
     div = node_with_op(doc, "div")
-    assert div["expr"] == "1 / w"
-    denominator = node_named(doc, "w")
+    assert div["expr"] == "1 / g"
+    denominator = node_named(doc, "g")
     assert close(denominator["value"], 1.3678794411714423)  # 1 + e^-1, the seed's 1.37
-    local = div["local"][1]  # ∂(1/w)/∂w, for the denominator
+    local = div["local"][1]  # ∂(1/g)/∂g, for the denominator
     assert close(local, -1 / denominator["value"] ** 2)
     assert round(local, 2) == -0.53
     assert div["local"][0] is None  # the constant 1 needs no gradient
@@ -203,9 +203,9 @@ def test_example_3_gate_table_row_of_q() -> None:
 def test_example_4_gate_table_reciprocal_row() -> None:
     run = cli("grad", "--file", str(SAMPLES / EXAMPLES[3].sample), "--no-symbolic", "--digits", "2")
     f = gate_row(run.stdout, "f")
-    assert f["gate"] == ["f = 1 / w"]
-    assert f["local ∂node/∂input"] == ["w: -0.53"]
-    assert gate_row(run.stdout, "w")["value"] == ["1.4"]
+    assert f["gate"] == ["f = 1 / g"]
+    assert f["local ∂node/∂input"] == ["g: -0.53"]
+    assert gate_row(run.stdout, "g")["value"] == ["1.4"]
 
 
 def test_example_5_gate_table_sigmoid_row() -> None:

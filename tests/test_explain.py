@@ -67,7 +67,7 @@ def test_one_input_chains_collapse_into_sigmoid() -> None:
     assert chain.value == pytest.approx(SIGMOID_PRIME, rel=1e-12)  # σ(1-σ) = 0.1966
     text = explanation_text(ex)
     assert (
-        "  ∂f/∂t = ∂f/∂w · ∂w/∂v · ∂v/∂u · ∂u/∂t = (-0.534447)(1)(0.367879)(-1) = 0.196612" in text
+        "  ∂f/∂t = ∂f/∂g · ∂g/∂v · ∂v/∂u · ∂u/∂t = (-0.534447)(1)(0.367879)(-1) = 0.196612" in text
     )  # the 1/x gate's -1/x² = -0.53 at x = 1.37
     assert "∂f/∂w0 = ∂f/∂t · ∂t/∂s · ∂s/∂q · ∂q/∂w0 = (0.196612)(1)(1)(-1) = -0.196612" in text
     assert "∂f/∂x1 = ∂f/∂t · ∂t/∂s · ∂s/∂r · ∂r/∂x1 = (0.196612)(1)(1)(-3) = -0.589836" in text
@@ -90,7 +90,7 @@ def test_the_network_stays_readable() -> None:
     """Example 8, a 31-gate formula: each weight's paths, each line short enough to read."""
     result = gradient(NETWORK_FORMULA, NETWORK, symbolic=False, numeric=False)
     text = explanation_text(explain(result))
-    assert "∂f/∂w5 = ∂f/∂n2 · ∂n2/∂k · ∂k/∂u · ∂u/∂w5 = (1)(0.0915489)(1)(0.532454) = 0.0487456" in text
+    assert "∂f/∂w5 = ∂f/∂n4 · ∂n4/∂n · ∂n/∂u · ∂u/∂w5 = (1)(0.0915489)(1)(0.532454) = 0.0487456" in text
     assert "w1 reaches f along 2 paths because w1 feeds 2 inputs; their products add up:" in text
     assert max(len(line) for line in text.splitlines()) <= 120
 

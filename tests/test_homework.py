@@ -258,7 +258,7 @@ def test_malformed_expectations(arg: str) -> None:
         ("x*x + x", {"x": 3}, "x=1.0", "this is only the path through f"),
         (NEURON_FORMULA, NEURON, "w0=-0.53", "this is ∂f/∂v, the upstream gradient at v: the chain stops there"),
         (NEURON_FORMULA, NEURON, "w0=-1.00", "this is ∂t/∂w0 alone: the upstream gradient ∂f/∂t = 0.196612 was not"),
-        (NEURON_FORMULA, NEURON, "w0=0.37", "this is ∂w/∂w0 alone: the upstream gradient ∂f/∂w = -0.534447 was not"),
+        (NEURON_FORMULA, NEURON, "w0=0.37", "this is ∂g/∂w0 alone: the upstream gradient ∂f/∂g = -0.534447 was not"),
         ("w*x+b", {"w": -2, "x": 5, "b": 3}, "w=-2", "this is the value of w, not its gradient; a mul gate hands"),
         ("w*x+b", {"w": -2, "x": 5, "b": 3}, "w=-2.0", "this is the value of w"),
         (NEURON_FORMULA, NEURON, "w1=-0.59", "this is ∂f/∂x1: w1 and x1 mixed up?"),
@@ -290,7 +290,7 @@ def test_the_chain_of_the_neuron_is_its_local_gradients() -> None:
     (path,) = chain.paths
     # CS231n's picture from the output back: 1/x at 1.37, +1, exp, *-1, +, +, * (x0 = -1)
     assert [(f.gate, f.input) for f in path.factors] == [
-        ("f", "w"), ("w", "v"), ("v", "u"), ("u", "t"), ("t", "s"), ("s", "q"), ("q", "w0"),
+        ("f", "g"), ("g", "v"), ("v", "u"), ("u", "t"), ("t", "s"), ("s", "q"), ("q", "w0"),
     ]  # fmt: skip
     locals_ = [f.local for f in path.factors]
     expected = [-1 / (1 + math.exp(-1)) ** 2, 1, math.exp(-1), -1, 1, 1, -1]
@@ -351,7 +351,7 @@ def test_where_the_answers_first_go_wrong() -> None:
 
 
 def test_backprop_order_picks_the_wrong_answer_nearest_the_output() -> None:
-    found = marks(NEURON_FORMULA, NEURON, ("w0=0.20",), upstreams=("w=-0.53", "u=0.20", "s=-0.20"))
+    found = marks(NEURON_FORMULA, NEURON, ("w0=0.20",), upstreams=("g=-0.53", "u=0.20", "s=-0.20"))
     w0 = found[0]
     assert w0.chain is not None and w0.chain.where is not None
     assert w0.chain.where.startswith("your answers first go wrong at ∂f/∂u = 0.20")

@@ -258,11 +258,6 @@ def test_broadcast_add_gradient() -> None:
     assert r.variables[1].numeric is not None and math.isclose(r.variables[1].numeric, 3.0, rel_tol=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tape.jvp does not broadcast a tangent to its gate's shape: through v + c the tangent of the scalar c "
-    "stays 1 and sum() counts it once, so the forward-mode witness says 1, the check fails and grad exits 1",
-)
 @pytest.mark.parametrize(
     ("formula", "values"),
     [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -89,8 +89,11 @@ def grad(
     2 bad input.
     """
     from ..api import gradient
-    from ..homework import Tolerance, descent_step, judge, parse_expectations, parse_params
     from ..values import parse_assignments
+
+    homework = bool(expect_value is not None or expect_grad or expect or expect_upstream or lr is not None or params)
+    marks: list[Any] = []
+    step: Any = None
 
     as_json = as_json or output_format == "json"
     try:
@@ -99,8 +102,11 @@ def grad(
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
-        answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
-        step_params = parse_params(params, lr)
+        if homework:  # imported only when answers or a step are asked for: start-up is our speed
+            from ..homework import Tolerance, descent_step, judge, parse_expectations, parse_params
+
+            answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
+            step_params = parse_params(params, lr)
         result = gradient(
             text,
             given,
@@ -112,12 +118,14 @@ def grad(
             name=name,
             fuse=fuse,
         )
-        marks = judge(result, answers, Tolerance(rtol, atol))
-        step = descent_step(result, lr, step_params) if lr is not None else None
+        if homework:
+            marks = judge(result, answers, Tolerance(rtol, atol))
+            step = descent_step(result, lr, step_params) if lr is not None else None
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    from ..render.answers import add_to_doc, brief_lines, homework_report
+    if homework:
+        from ..render.answers import add_to_doc, brief_lines, homework_report
 
     explanation = None
     if explain:
@@ -132,7 +140,7 @@ def grad(
             from ..explain import explanation_doc
 
             doc["explanation"] = explanation_doc(explanation)
-        emit_json(add_to_doc(doc, marks, step))
+        emit_json(add_to_doc(doc, marks, step) if homework else doc)
     elif output_format in ("markdown", "latex"):
         _write_up(result, output_format, digits, explanation, symbolic_budget if not no_symbolic else None)
         if (marks or step) and output_format == "markdown":  # the answers as a list (LaTeX leaves them out)

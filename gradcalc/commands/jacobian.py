@@ -71,6 +71,7 @@ def _doc(result: Any) -> dict[str, Any]:
         "forward": [[num(v) for v in row] for row in result.forward],
         "numeric": None if result.numeric is None else [[num(v) for v in row] for row in result.numeric],
         "checks": {"forward_agrees": result.agree_forward, "numeric_agrees": result.agree_numeric},
+        "conventions": result.kinks,
         "status": "ok" if result.ok else "disagree",
     }
 
@@ -99,5 +100,11 @@ def _print(result: Any, digits: int) -> None:
     if result.numeric is not None:
         parts.append(("central differences", result.agree_numeric))
     for what, ok in parts:
+        if not ok and what == "central differences" and result.kinks:
+            console.print(Text(f"≈ {what} differ at a non-differentiable point; the convention decides",
+                               style="yellow"))
+            continue
         console.print(Text(f"{'✓' if ok else '✗'} {what} {'agree' if ok else 'DISAGREE'}",
                            style="green" if ok else "bold red"))
+    for note in result.kinks:
+        console.print(Text(f"non-differentiable point at {note}", style="yellow"))
