@@ -334,7 +334,7 @@ def _settle(result: GradResult, m: Any) -> None:
         g = check.gradient
         if not finite(g):
             check.status = KINK if check.name in kinked else NONFINITE
-            origin = _nonfinite_origin(result)
+            origin = _nonfinite_origin(result, result.tape.variables[check.name])
             if origin:
                 check.notes.append(origin)
             continue
@@ -361,12 +361,12 @@ def _settle(result: GradResult, m: Any) -> None:
             check.status = KINK if check.name in kinked else DISAGREE
 
 
-def _nonfinite_origin(result: GradResult) -> str | None:
-    """The gate whose backward step first made a gradient inf or nan, in words."""
+def _nonfinite_origin(result: GradResult, var: int) -> str | None:
+    """The gate on variable ``var``'s paths whose backward step first made a gradient inf or nan."""
     tape, bp = result.tape, result.backprop
     for i in range(tape.output, -1, -1):
         node = tape.nodes[i]
-        if node.kind != GATE or not bp.needs[i] or not finite(bp.grads[i]):
+        if node.kind != GATE or not bp.needs[i] or not finite(bp.grads[i]) or var not in tape.ancestors(i):
             continue
         down = bp.downstream(tape, i)
         if down is None:

@@ -689,11 +689,6 @@ def test_a_nonfinite_gradient_names_its_gate() -> None:
     assert (y["name"], y["status"], y["gradient"], y["notes"]) == ("y", "agree", 1.0, [])  # y's path is finite
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api._nonfinite_origin looks for one gate for the whole result, not one per variable: in 1/x + 1/y "
-    "both x and y are told their gradient became non-finite at r = 1 / y",
-)
 def test_each_nonfinite_gradient_names_its_own_gate() -> None:
     r = run("grad", "1/x + 1/y", "x=1e-200", "y=1e-200", "--no-symbolic", "--json")
     assert r.exit_code == EXIT_DISAGREE
@@ -702,11 +697,6 @@ def test_each_nonfinite_gradient_names_its_own_gate() -> None:
     assert x["notes"] == ["the gradient became non-finite at gate q = 1 / x (its local gradient for x is -inf)"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render/table.py (and render/markdown.py) write a kink's verdict as '≈ convention (' + the disagreeing "
-    "witnesses + ' differ)'; an infinite gradient at sqrt(0) has none, so the cell reads '≈ convention ( differ)'",
-)
 def test_an_infinite_gradient_at_a_kink_names_no_empty_witness_list() -> None:
     r = run("grad", "sqrt(x) + x", "x=0", "--no-symbolic")
     assert r.exit_code == EXIT_OK

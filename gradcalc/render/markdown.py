@@ -30,7 +30,7 @@ def verdict(v: VariableCheck) -> str:
     if v.status == AGREE:
         return "✓ agree"
     if v.status == KINK:
-        return "≈ convention (" + ", ".join(v.disagreeing) + " differ)"
+        return "≈ convention" + (f" ({', '.join(v.disagreeing)} differ)" if v.disagreeing else "")
     if v.status == DISAGREE:
         return "✗ disagree: " + ", ".join(v.disagreeing)
     return "✗ not finite"

@@ -100,7 +100,8 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
         if v.status == AGREE:
             verdict = Text("✓ agree", style="green")
         elif v.status == KINK:
-            verdict = Text("≈ convention (" + ", ".join(v.disagreeing) + " differ)", style="yellow")
+            differ = f" ({', '.join(v.disagreeing)} differ)" if v.disagreeing else ""
+            verdict = Text("≈ convention" + differ, style="yellow")
         elif v.status == DISAGREE:
             verdict = Text("✗ disagree: " + ", ".join(v.disagreeing), style="bold red")
         else:
