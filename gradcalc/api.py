@@ -364,9 +364,14 @@ def _settle(result: GradResult, m: Any) -> None:
 def _nonfinite_origin(result: GradResult, var: int) -> str | None:
     """The gate on variable ``var``'s paths whose backward step first made a gradient inf or nan."""
     tape, bp = result.tape, result.backprop
+    on_path = [False] * len(tape.nodes)  # the gates that depend on `var`, in one forward sweep
+    on_path[var] = True
+    for i, node in enumerate(tape.nodes):
+        if any(on_path[j] for j in node.args):
+            on_path[i] = True
     for i in range(tape.output, -1, -1):
         node = tape.nodes[i]
-        if node.kind != GATE or not bp.needs[i] or not finite(bp.grads[i]) or var not in tape.ancestors(i):
+        if node.kind != GATE or not bp.needs[i] or not finite(bp.grads[i]) or not on_path[i]:
             continue
         down = bp.downstream(tape, i)
         if down is None:

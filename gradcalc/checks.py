@@ -66,6 +66,18 @@ def _magnitude(x: Any) -> float:
     return float(np.max(np.abs(x))) if np.size(x) else 0.0
 
 
+def moved(inputs: Mapping[str, Any], name: str, pos: tuple[int, ...], new: float) -> dict[str, Any]:
+    """The inputs with element ``pos`` of variable ``name`` (the variable itself when ``pos`` is ()) set to ``new``."""
+    out = dict(inputs)
+    if pos:
+        arr = inputs[name].copy()
+        arr[pos] = new
+        out[name] = arr
+    else:
+        out[name] = new
+    return out
+
+
 def central_difference(
     tape: Tape, inputs: Mapping[str, Any], name: str, pos: tuple[int, ...], m: Any, shrink: float = 1.0
 ) -> float | None:
@@ -80,15 +92,8 @@ def central_difference(
     h = (x + h) - x  # a step that is exact in floating point
     results = []
     for sign in (1.0, -1.0):
-        moved = dict(inputs)
-        if pos:
-            arr = value.copy()
-            arr[pos] = x + sign * h
-            moved[name] = arr
-        else:
-            moved[name] = x + sign * h
         try:
-            results.append(float(forward(tape, moved, m)[tape.output]))
+            results.append(float(forward(tape, moved(inputs, name, pos, x + sign * h), m)[tape.output]))
         except Exception:  # a moved point outside the domain or the shapes: no estimate
             return None
     value_ = (results[0] - results[1]) / (2 * h)

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .errors import GradcalcError, Source, Span, closest
-from .values import NUMBER_RE
+from .values import NUMBER_RE, clean_number, parse_number
 
 if TYPE_CHECKING:
     from .api import GradResult
@@ -47,7 +47,6 @@ ROUNDED = "rounded wrong"
 # Clean ratios worth naming: "off by a factor of 2".
 _FACTORS = (2.0, 3.0, 4.0, 5.0, 10.0, 100.0)
 
-_MINUS = {"\u2212": "-", "\u2013": "-"}
 LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*'*\Z")
 
 
@@ -69,24 +68,15 @@ class Answer:
 
 def parse_answer(text: str, source: Source | None = None, offset: int = 0) -> Answer:
     """``"0.40"`` → an Answer judged to 2 decimals; anything but a plain number is a located error."""
-    clean = "".join(_MINUS.get(c, c) for c in text.strip())
-    if not NUMBER_RE.match(clean):
-        lead = len(text) - len(text.lstrip())
-        raise GradcalcError(
-            f"{text.strip()[:40]!r} is not a number",
-            kind="answer",
-            span=(offset + lead, offset + max(lead + 1, len(text.rstrip()))),
-            hint="answers are decimal or scientific numbers such as -0.20, 4 or 1.2e-3",
-            source=source,
-        )
-    value = float(clean)
-    if not math.isfinite(value):
-        raise GradcalcError(
-            f"{clean[:40]} is too large for a 64-bit float",
-            kind="answer",
-            span=(offset, offset + len(text)),
-            source=source,
-        )
+    value = parse_number(
+        text,
+        source,
+        offset,
+        kind="answer",
+        hint="answers are decimal or scientific numbers such as -0.20, 4 or 1.2e-3",
+        overflow_hint=None,
+    )
+    clean = clean_number(text)
     mantissa, _, exp = clean.lower().partition("e")
     decimals = len(mantissa.partition(".")[2])
     last = int(exp or 0) - decimals  # the power of ten of the last digit given

@@ -131,15 +131,8 @@ def _numeric_column(
     h = checks.step(x)
     outs = []
     for sign in (1.0, -1.0):
-        moved = dict(inputs)
-        if pos:
-            arr = value.copy()
-            arr[pos] = x + sign * h
-            moved[name] = arr
-        else:
-            moved[name] = x + sign * h
         try:
-            outs.append(forward(tape, moved, m)[tape.output])
+            outs.append(forward(tape, checks.moved(inputs, name, pos, x + sign * h), m)[tape.output])
         except Exception:
             return [None] * len(out_positions)
     return [(_at(outs[0], p) - _at(outs[1], p)) / (2 * h) for p in out_positions]

@@ -16,25 +16,38 @@ NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z
 _MINUS = {"\u2212": "-", "\u2013": "-"}
 
 
-def parse_number(text: str, source: Source, offset: int = 0) -> float:
-    """A decimal or scientific number; anything else is a located error."""
-    clean = "".join(_MINUS.get(c, c) for c in text.strip())
+def clean_number(text: str) -> str:
+    """The text with its spaces trimmed and a Unicode minus written as '-'."""
+    return "".join(_MINUS.get(c, c) for c in text.strip())
+
+
+def parse_number(
+    text: str,
+    source: Source | None,
+    offset: int = 0,
+    *,
+    kind: str = "value",
+    hint: str = "values are decimal or scientific numbers such as -2, 0.5 or 1e-3",
+    overflow_hint: str | None = "floats reach about 1.8e308",
+) -> float:
+    """A decimal or scientific number; anything else is a located error of ``kind``."""
+    clean = clean_number(text)
     if not NUMBER_RE.match(clean):
         lead = len(text) - len(text.lstrip())
         raise GradcalcError(
             f"{text.strip()[:40]!r} is not a number",
-            kind="value",
+            kind=kind,
             span=(offset + lead, offset + max(lead + 1, len(text.rstrip()))),
-            hint="values are decimal or scientific numbers such as -2, 0.5 or 1e-3",
+            hint=hint,
             source=source,
         )
     value = float(clean)
     if not math.isfinite(value):
         raise GradcalcError(
-            f"{text.strip()[:40]} is too large for a 64-bit float",
-            kind="value",
+            f"{clean[:40]} is too large for a 64-bit float",
+            kind=kind,
             span=(offset, offset + len(text)),
-            hint="floats reach about 1.8e308",
+            hint=overflow_hint,
             source=source,
         )
     return value
