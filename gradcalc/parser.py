@@ -20,8 +20,10 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from itertools import accumulate, compress
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from .errors import GradcalcError, Source, Span
 
@@ -124,8 +126,63 @@ _EXPLAIN_BAD = {
 }
 
 
+# The common case, scanned without a Python loop: pieces that cover the text
+# (so that their lengths add up to each one's start), told apart by their first
+# character.  Anything rarer (a carriage return, '.5', Unicode, superscripts, a
+# stray character) sends the whole text through the full tokenizer below.
+_PIECE_RE = re.compile(
+    r" +|[A-Za-z_][A-Za-z0-9_]*|[-+/^(),=;\[\]@]|\*\*?|[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?"
+    r"|[\t\f\v]+|\n|\#[^\n]*|.",
+    re.DOTALL,
+)
+_FIRST_KIND: dict[str, str] = {
+    **dict.fromkeys("0123456789", "num"),
+    **dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", "name"),
+    **dict.fromkeys("-+*/^(),=;[]@", "op"),
+    **dict.fromkeys(" \t\f\v", "ws"),
+    "#": "comment",
+    "\n": "nl",
+}
+_KEPT = frozenset(("num", "name", "op", "nl"))
+_first = itemgetter(0)
+
+
+def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
+    """The tokens as four parallel lists: kinds, texts, starts, ends (no end-of-text token)."""
+    if "\r" not in text:
+        pieces = _PIECE_RE.findall(text)
+        kinds: list[str | None] = list(map(_FIRST_KIND.get, map(_first, pieces)))
+        if None not in kinds:
+            starts = list(accumulate(map(len, pieces), initial=0))
+            keep = list(map(_KEPT.__contains__, kinds))
+            texts = list(compress(pieces, keep))
+            if "**" in text:
+                texts = ["^" if t == "**" else t for t in texts]
+            out = (list(compress(kinds, keep)), texts, list(compress(starts, keep)), list(compress(starts[1:], keep)))
+            _check_count(len(texts))
+            return out  # type: ignore[return-value]
+    tokens = _tokenize_slow(text)
+    return [t.kind for t in tokens], [t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens]
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_TOKENS:
+        raise GradcalcError(
+            f"the formula has {count:,} tokens, more than the limit of {MAX_TOKENS:,}",
+            kind="limit",
+            hint="split the work, or generate a smaller formula",
+        )
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split text into tokens; unknown characters are errors with a caret."""
+    """Split text into tokens, ending with an end-of-text token; unknown characters are errors with a caret."""
+    tokens = list(map(Token, *_scan(text)))
+    tokens.append(Token("eof", "", len(text), len(text)))
+    return tokens
+
+
+def _tokenize_slow(text: str) -> list[Token]:
+    """Every case: carriage returns, Unicode operators, superscripts, and errors."""
     tokens: list[Token] = []
     append = tokens.append
     for m in _TOKEN_RE.finditer(text):
@@ -158,13 +215,7 @@ def tokenize(text: str) -> list[Token]:
             append(_unicode_token(ch, start, end))
         else:
             append(Token(kind or "bad", m.group(), start, end))
-    if len(tokens) > MAX_TOKENS:
-        raise GradcalcError(
-            f"the formula has {len(tokens):,} tokens, more than the limit of {MAX_TOKENS:,}",
-            kind="limit",
-            hint="split the work, or generate a smaller formula",
-        )
-    append(Token("eof", "", len(text), len(text)))
+    _check_count(len(tokens))
     return tokens
 
 
@@ -260,19 +311,82 @@ class ListLit:
 
 Expr = Num | Name | Unary | Binary | Call | Index | ListLit
 
+# ---------------------------------------------------------------------------
+# Postfix code: what the parser emits and the tape builder reads.
+#
+# One instruction per tree node, children before parents, as a tuple
+# (op, arg, count, start, end, at_start, at_end):
+#   op      'num' 'name' 'neg' 'pos' '+' '-' '*' '/' '^' '@' 'call' 'index' 'list'
+#   arg     a number's text, a name, a called function's name; else None
+#   count   how many operands a call, index or list takes from the stack
+#   start, end        the node's span (a group's parentheses included)
+#   at_start, at_end  its operator token, a call's function name, or the node itself
+# A flat list of tuples costs a fraction of a tree of objects; the tree
+# (``Statement.expr``) is made from it on demand, for printing and tests.
+
+Instr = tuple[str, Any, int, int, int, int, int]
+
+_UNARY_OPS = {"neg": "-", "pos": "+"}
+
+
+def to_tree(code: list[Instr], lo: int, hi: int) -> Expr:
+    """The expression tree of ``code[lo:hi]``, made with a stack."""
+    stack: list[Expr] = []
+    for k in range(lo, hi):
+        op, arg, count, start, end, at_start, at_end = code[k]
+        span = (start, end)
+        if op == "num":
+            stack.append(Num(float(arg), arg, span))
+        elif op == "name":
+            stack.append(Name(arg, span))
+        elif op in _UNARY_OPS:
+            stack[-1] = Unary(_UNARY_OPS[op], stack[-1], span)
+        elif op == "call":
+            args = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack.append(Call(arg, args, span, (at_start, at_end)))
+        elif op == "index":
+            indices = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack[-1] = Index(stack[-1], indices, span)
+        elif op == "list":
+            items = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack.append(ListLit(items, span))
+        else:
+            right = stack.pop()
+            stack[-1] = Binary(op, stack[-1], right, span, (at_start, at_end))
+    return stack[-1]
+
 
 @dataclass(frozen=True, slots=True)
 class Assign:
+    """``target = expression``; the expression is ``code[lo:hi]``."""
+
     target: str
     target_span: Span
-    expr: Expr
     span: Span
+    code: list[Instr] = field(repr=False, compare=False)
+    lo: int
+    hi: int
+
+    @property
+    def expr(self) -> Expr:
+        return to_tree(self.code, self.lo, self.hi)
 
 
 @dataclass(frozen=True, slots=True)
 class ExprStmt:
-    expr: Expr
+    """A bare expression (the program's last statement): ``code[lo:hi]``."""
+
     span: Span
+    code: list[Instr] = field(repr=False, compare=False)
+    lo: int
+    hi: int
+
+    @property
+    def expr(self) -> Expr:
+        return to_tree(self.code, self.lo, self.hi)
 
 
 Statement = Assign | ExprStmt
@@ -282,33 +396,21 @@ Statement = Assign | ExprStmt
 class Program:
     statements: tuple[Statement, ...]
     source: Source
+    code: list[Instr] = field(default_factory=list, repr=False, compare=False)
 
 
 # ---------------------------------------------------------------------------
 # The parser
+#
+# The operator stack holds tuples: (rbp, _INFIX, op, token) for operators,
+# (rbp, _PREFIX, op, token) for prefix signs, and
+# (-1, _FRAME, kind, token, base, name_token) for an open bracket — a group
+# '(', a call, an index or a list; base is the operand count when it opened.
+# A frame's binding power of -1 stops every reduction at it.
 
-
-@dataclass(slots=True)
-class _Frame:
-    """An open bracket on the operator stack: '(' group, call, index or list."""
-
-    kind: str  # 'paren', 'call', 'index', 'list'
-    token: Token
-    base: int  # len(operands) when opened
-    name: Token | None = None
-    target: Expr | None = None  # the indexed value, for 'index'
-
-
-@dataclass(slots=True)
-class _Op:
-    op: str
-    lbp: int
-    rbp: int
-    token: Token
-    prefix: bool
-
-
+_INFIX, _PREFIX, _FRAME = 0, 1, 2
 _CLOSERS = {"paren": ")", "call": ")", "index": "]", "list": "]"}
+_UNARY_CODE = {"-": "neg", "+": "pos"}
 
 
 def _empty_call(name: Token, closer: Token) -> None:
@@ -344,31 +446,40 @@ def _describe(tok: Token) -> str:
 class _Parser:
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.tokens = tokenize(source.text)
+        self.kinds, self.texts, self.starts, self.ends = _scan(source.text)
+        n = len(source.text)
+        self.kinds.append("eof")
+        self.texts.append("")
+        self.starts.append(n)
+        self.ends.append(n)
         self.pos = 0
+        self.code: list[Instr] = []
 
-    def peek(self) -> Token:
-        return self.tokens[self.pos]
+    def token(self, i: int) -> Token:
+        return Token(self.kinds[i], self.texts[i], self.starts[i], self.ends[i])
 
     # -- statements -------------------------------------------------------
     def program(self) -> Program:
         statements: list[Statement] = []
-        tokens = self.tokens
+        kinds, texts, starts, ends = self.kinds, self.texts, self.starts, self.ends
+        code = self.code
         while True:
-            tok = tokens[self.pos]
-            if tok.kind == "nl" or (tok.kind == "op" and tok.text == ";"):
+            pos = self.pos
+            kind = kinds[pos]
+            if kind == "nl" or texts[pos] == ";":
                 self.pos += 1
                 continue
-            if tok.kind == "eof":
+            if kind == "eof":
                 break
-            nxt = tokens[self.pos + 1]
-            if tok.kind == "name" and nxt.kind == "op" and nxt.text == "=":
+            lo = len(code)
+            if kind == "name" and texts[pos + 1] == "=":
                 self.pos += 2
-                expr = self.expression(after=nxt)
-                statements.append(Assign(tok.text, tok.span, expr, (tok.start, expr.span[1])))
+                self.expression(after=pos + 1)
+                end = code[-1][4]
+                statements.append(Assign(texts[pos], (starts[pos], ends[pos]), (starts[pos], end), code, lo, len(code)))
             else:
-                expr = self.expression(after=None)
-                statements.append(ExprStmt(expr, expr.span))
+                self.expression(after=None)
+                statements.append(ExprStmt((code[-1][3], code[-1][4]), code, lo, len(code)))
         if not statements:
             raise GradcalcError(
                 "the formula is empty",
@@ -376,159 +487,186 @@ class _Parser:
                 span=(0, len(self.source.text)),
                 hint="give a formula such as '(x+y)*z' and values such as x=-2",
             )
-        return Program(tuple(statements), self.source)
+        return Program(tuple(statements), self.source, code)
 
     # -- expressions ------------------------------------------------------
-    def expression(self, after: Token | None) -> Expr:
-        """Parse one expression, stopping at a newline, ';' or the end at depth 0."""
-        tokens = self.tokens
-        operands: list[Expr] = []
-        stack: list[_Op | _Frame] = []
+    def expression(self, after: int | None) -> None:
+        """Emit one expression's code, stopping at a newline, ';' or the end outside brackets.
+
+        The hot loop of the whole tool on big formulas: locals only, operators
+        reduced in place (see ``_reduce`` for the same step, commented).
+        """
+        kinds, texts, starts, ends = self.kinds, self.texts, self.starts, self.ends
+        code = self.code
+        emit = code.append
+        operands: list[int] = []  # the code index of each finished operand
+        stack: list[tuple[Any, ...]] = []
+        depth = 0  # open brackets: inside them newlines join lines
         expect_operand = True
+        pos = self.pos
         prev = after  # the previous token, for messages
         while True:
-            tok = tokens[self.pos]
-            kind = tok.kind
-            text = tok.text
+            kind = kinds[pos]
+            text = texts[pos]
             if expect_operand:
-                if kind == "num":
-                    operands.append(Num(float(text), text, tok.span))
+                if kind == "num" or (kind == "name" and texts[pos + 1] != "("):
+                    start = starts[pos]
+                    end = ends[pos]
+                    operands.append(len(code))
+                    emit((kind, text, 0, start, end, start, end))
                     expect_operand = False
-                elif kind == "name":
-                    nxt = tokens[self.pos + 1]
-                    if nxt.kind == "op" and nxt.text == "(":
-                        stack.append(_Frame("call", nxt, len(operands), name=tok))
-                        self.pos += 1
-                        if tokens[self.pos + 1].kind == "op" and tokens[self.pos + 1].text == ")":
-                            _empty_call(tok, tokens[self.pos + 1])
-                    else:
-                        operands.append(Name(text, tok.span))
-                        expect_operand = False
-                elif kind == "op" and text == "(":
-                    stack.append(_Frame("paren", tok, len(operands)))
-                elif kind == "op" and text == "[":
-                    stack.append(_Frame("list", tok, len(operands)))
-                elif kind == "op" and text in PREFIX:
-                    stack.append(_Op(text, PREFIX_BP, PREFIX_BP, tok, True))
-                elif kind == "nl" and any(isinstance(f, _Frame) for f in stack):
+                elif kind == "name":  # a call: f(
+                    stack.append((-1, _FRAME, "call", pos + 1, len(operands), pos))
+                    depth += 1
+                    pos += 1
+                    if texts[pos + 1] == ")":
+                        _empty_call(self.token(pos - 1), self.token(pos + 1))
+                elif text == "(":
+                    stack.append((-1, _FRAME, "paren", pos, len(operands), None))
+                    depth += 1
+                elif text == "[":
+                    stack.append((-1, _FRAME, "list", pos, len(operands), None))
+                    depth += 1
+                elif text in PREFIX and kind == "op":
+                    stack.append((PREFIX_BP, _PREFIX, text, pos))
+                elif kind == "nl" and depth:
                     pass  # newlines inside brackets join lines
                 else:
-                    self._expected_value(tok, prev, stack)
-            else:
-                if kind == "op" and text in INFIX:
-                    lbp, rbp = INFIX[text]
-                    self._reduce(operands, stack, lbp)
-                    stack.append(_Op(text, lbp, rbp, tok, False))
-                    expect_operand = True
-                elif kind == "op" and text in (",", ")", "]"):
-                    self._reduce(operands, stack, 0)
-                    frame = stack[-1] if stack else None
-                    if not isinstance(frame, _Frame):
-                        if text == ",":
-                            raise GradcalcError(
-                                "unexpected ','",
-                                kind="syntax",
-                                span=tok.span,
-                                hint="commas separate the arguments of a call such as max(a, b)",
-                            )
-                        raise GradcalcError(
-                            f"unmatched {text!r}",
-                            kind="syntax",
-                            span=tok.span,
-                            hint=f"remove it, or add the opening {'(' if text == ')' else '['} it closes",
-                        )
+                    self._expected_value(pos, prev, stack)
+            elif text in INFIX and kind == "op":
+                lbp, rbp = INFIX[text]
+                while stack and stack[-1][0] >= lbp:
+                    self._reduce(stack.pop(), operands)
+                stack.append((rbp, _INFIX, text, pos))
+                expect_operand = True
+            elif text == "," or text == ")" or text == "]":
+                while stack and stack[-1][0] >= 0:
+                    self._reduce(stack.pop(), operands)
+                frame = stack[-1] if stack else None
+                if frame is None:
                     if text == ",":
-                        if frame.kind == "paren":
-                            raise GradcalcError(
-                                "unexpected ',' inside parentheses",
-                                kind="syntax",
-                                span=tok.span,
-                                hint="commas separate the arguments of a call such as max(a, b)",
-                            )
-                        expect_operand = True
-                    else:
-                        if _CLOSERS[frame.kind] != text:
-                            raise GradcalcError(
-                                f"{text!r} does not match {frame.token.text!r}",
-                                kind="syntax",
-                                span=tok.span,
-                                hint=f"close {frame.token.text!r} with {_CLOSERS[frame.kind]!r}",
-                            )
-                        stack.pop()
-                        self._close(frame, tok, operands)
-                elif kind == "op" and text == "[":
-                    stack.append(_Frame("index", tok, len(operands) - 1, target=operands.pop()))
-                    expect_operand = True
-                elif kind == "nl" and any(isinstance(f, _Frame) for f in stack):
-                    pass
-                elif kind in ("nl", "eof") or (kind == "op" and text == ";"):
-                    self._reduce(operands, stack, 0)
-                    if stack:
-                        frame = stack[-1]
-                        assert isinstance(frame, _Frame)
-                        closer = _CLOSERS[frame.kind]
                         raise GradcalcError(
-                            f"unclosed {frame.token.text!r}",
+                            "unexpected ','",
                             kind="syntax",
-                            span=frame.token.span,
-                            hint=f"add {closer!r} to close it",
+                            span=(starts[pos], ends[pos]),
+                            hint="commas separate the arguments of a call such as max(a, b)",
                         )
-                    return operands[-1]
+                    raise GradcalcError(
+                        f"unmatched {text!r}",
+                        kind="syntax",
+                        span=(starts[pos], ends[pos]),
+                        hint=f"remove it, or add the opening {'(' if text == ')' else '['} it closes",
+                    )
+                if text == ",":
+                    if frame[2] == "paren":
+                        raise GradcalcError(
+                            "unexpected ',' inside parentheses",
+                            kind="syntax",
+                            span=(starts[pos], ends[pos]),
+                            hint="commas separate the arguments of a call such as max(a, b)",
+                        )
+                    expect_operand = True
                 else:
-                    self._expected_operator(tok, prev, operands[-1])
-            prev = tok
-            self.pos += 1
-
-    def _reduce(self, operands: list[Expr], stack: list[_Op | _Frame], lbp: int) -> None:
-        """Apply stacked operators that bind at least as tightly as ``lbp``."""
-        while stack:
-            top = stack[-1]
-            if isinstance(top, _Frame) or top.rbp < lbp:
+                    if _CLOSERS[frame[2]] != text:
+                        opener = texts[frame[3]]
+                        raise GradcalcError(
+                            f"{text!r} does not match {opener!r}",
+                            kind="syntax",
+                            span=(starts[pos], ends[pos]),
+                            hint=f"close {opener!r} with {_CLOSERS[frame[2]]!r}",
+                        )
+                    stack.pop()
+                    depth -= 1
+                    self._close(frame, pos, operands)
+            elif text == "[":  # indexing: the indexed value stays below its indices
+                stack.append((-1, _FRAME, "index", pos, len(operands), None))
+                depth += 1
+                expect_operand = True
+            elif kind == "nl" and depth:
+                pass
+            elif kind == "nl" or kind == "eof" or text == ";":
+                while stack and stack[-1][0] >= 0:
+                    self._reduce(stack.pop(), operands)
+                if stack:
+                    frame = stack[-1]
+                    opener = self.token(frame[3])
+                    raise GradcalcError(
+                        f"unclosed {opener.text!r}",
+                        kind="syntax",
+                        span=opener.span,
+                        hint=f"add {_CLOSERS[frame[2]]!r} to close it",
+                    )
+                self.pos = pos
                 return
-            stack.pop()
-            if top.prefix:
-                operand = operands.pop()
-                operands.append(Unary(top.op, operand, (top.token.start, operand.span[1])))
             else:
-                right = operands.pop()
-                left = operands.pop()
-                operands.append(Binary(top.op, left, right, (left.span[0], right.span[1]), top.token.span))
+                self._expected_operator(pos, prev, operands[-1])
+            prev = pos
+            pos += 1
 
-    def _close(self, frame: _Frame, closer: Token, operands: list[Expr]) -> None:
-        if frame.kind == "paren":
-            # The group stays on the stack, its span widened to take in the parentheses,
-            # so that spans built on it are balanced: (x+y)*z, never x+y)*z.
-            operands[-1] = replace(operands[-1], span=(frame.token.start, closer.end))
+    def _reduce(self, top: tuple[Any, ...], operands: list[int]) -> None:
+        """Emit one stacked operator, applied to the operand(s) on top."""
+        code = self.code
+        _, what, op, tok = top
+        if what == _PREFIX:  # its span runs from the sign to the operand's end
+            operand = operands[-1]
+            at = self.starts[tok]
+            code.append((_UNARY_CODE[op], None, 0, at, code[operand][4], at, self.ends[tok]))
+        else:  # from the left operand's start to the right one's end
+            right = operands.pop()
+            left = operands[-1]
+            code.append((op, None, 0, code[left][3], code[right][4], self.starts[tok], self.ends[tok]))
+        operands[-1] = len(code) - 1
+
+    def _close(self, frame: tuple[Any, ...], closer: int, operands: list[int]) -> None:
+        code = self.code
+        _, _, kind, opener, base, name = frame
+        end = self.ends[closer]
+        if kind == "paren":
+            # The group's span widens to take in the parentheses, so that spans
+            # built on it are balanced: (x+y)*z, never x+y)*z.
+            top = operands[-1]
+            op, arg, count, _, _, at_start, at_end = code[top]
+            code[top] = (op, arg, count, self.starts[opener], end, at_start, at_end)
             return
-        args = tuple(operands[frame.base :])
-        del operands[frame.base :]
-        if frame.kind == "call":
-            assert frame.name is not None
-            operands.append(Call(frame.name.text, args, (frame.name.start, closer.end), frame.name.span))
-        elif frame.kind == "index":
-            assert frame.target is not None
-            operands.append(Index(frame.target, args, (frame.target.span[0], closer.end)))
+        count = len(operands) - base
+        del operands[base:]
+        if kind == "call":
+            start, name_end = self.starts[name], self.ends[name]
+            operands.append(len(code))
+            code.append(("call", self.texts[name], count, start, end, start, name_end))
+        elif kind == "index":
+            target = operands[-1]
+            operands[-1] = len(code)
+            code.append(("index", None, count, code[target][3], end, self.starts[opener], self.ends[opener]))
         else:
-            operands.append(ListLit(args, (frame.token.start, closer.end)))
+            start = self.starts[opener]
+            operands.append(len(code))
+            code.append(("list", None, count, start, end, start, self.ends[opener]))
 
-    def _expected_value(self, tok: Token, prev: Token | None, stack: list[_Op | _Frame]) -> None:
-        if tok.kind == "op" and tok.text in (")", "]") and stack and isinstance(stack[-1], _Frame):
+    def _expected_value(self, pos: int, prev: int | None, stack: list[tuple[Any, ...]]) -> None:
+        tok = self.token(pos)
+        if tok.kind == "op" and tok.text in (")", "]") and stack and stack[-1][1] == _FRAME:
             frame = stack[-1]
-            if frame.kind in ("paren", "list") and prev is frame.token:
+            if frame[2] in ("paren", "list") and prev == frame[3]:
+                opener = self.token(frame[3])
                 raise GradcalcError(
-                    f"empty {frame.token.text}{tok.text}",
+                    f"empty {opener.text}{tok.text}",
                     kind="syntax",
-                    span=(frame.token.start, tok.end),
+                    span=(opener.start, tok.end),
                     hint="put an expression inside",
                 )
-        where = f" after {prev.text!r}" if prev is not None and prev.kind != "nl" else ""
+        where = f" after {self.texts[prev]!r}" if prev is not None and self.kinds[prev] != "nl" else ""
         hint = "a value is a number, a name, a call such as exp(x), or an expression in parentheses"
         if tok.kind == "op" and tok.text == "=":
             hint = "assignments look like 'name = expression', one per line or separated by ';'"
         raise GradcalcError(f"expected a value{where}, found {_describe(tok)}", kind="syntax", span=tok.span, hint=hint)
 
-    def _expected_operator(self, tok: Token, prev: Token | None, last: Expr) -> None:
-        for word, span in ((last.id, last.span) if isinstance(last, Name) else ("", last.span), (tok.text, tok.span)):
+    def _expected_operator(self, pos: int, prev: int | None, last_index: int) -> None:
+        tok = self.token(pos)
+        op, arg, _, start, end, _, _ = self.code[last_index]
+        last_span = (start, end)
+        last_name = arg if op == "name" else None
+        for word, span in ((last_name or "", last_span), (tok.text, tok.span)):
             if keyword.iskeyword(word):  # `import os`, `c for c in x`, `a if b else c`
                 raise GradcalcError(
                     f"{word!r} is Python, not part of a formula",
@@ -538,14 +676,14 @@ class _Parser:
                     "there are no statements, imports, loops or conditions",
                 )
         if tok.kind in ("num", "name") or (tok.kind == "op" and tok.text == "("):
-            if isinstance(last, Name) and tok.text == "(":
+            if last_name is not None and tok.text == "(":
                 raise GradcalcError(
-                    f"{last.id!r} is not a function",
+                    f"{last_name!r} is not a function",
                     kind="syntax",
-                    span=(last.span[0], tok.end),
-                    hint=f"to multiply, write {last.id}*(...)",
+                    span=(start, tok.end),
+                    hint=f"to multiply, write {last_name}*(...)",
                 )
-            left = self.source.text[last.span[0] : last.span[1]]
+            left = self.source.text[start:end]
             if len(left) > 20:
                 left = "…"
             raise GradcalcError(

@@ -16,20 +16,7 @@ from typing import Any
 
 from .errors import GradcalcError, Source, Span, closest
 from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_text, index_op
-from .parser import (
-    Assign,
-    Binary,
-    Call,
-    Expr,
-    ExprStmt,
-    Index,
-    ListLit,
-    Name,
-    Num,
-    Program,
-    Unary,
-    children,
-)
+from .parser import Assign, ExprStmt, Instr, Program
 
 VAR, CONST, GATE = "var", "const", "gate"
 
@@ -152,6 +139,7 @@ class _Builder:
         self.defaults: dict[str, Any] = {}
         self.bindings: dict[str, int] = {}
         self.assigned_later: dict[str, Span] = {}
+        self.literals: set[int] = set()  # constants written as numbers (or lists of them)
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)
@@ -175,21 +163,21 @@ class _Builder:
                         span=stmt.span,
                         hint="only the last statement may be a bare expression; assign it with 'name = ...'",
                     )
-                out_index = self.expression(stmt.expr, first_assign, k)
+                out_index = self.expression(stmt.lo, stmt.hi, first_assign, k)
                 continue
-            number = _plain_value(stmt.expr)
-            if number is not None and stmt.target not in self.env and stmt.target not in self.variables:
+            idx = self.expression(stmt.lo, stmt.hi, first_assign, k)
+            node = self.nodes[idx]
+            if idx in self.literals and stmt.target not in self.env and stmt.target not in self.variables:
                 # `x = -4`: an input variable with a default value.
                 self._check_variable_name(stmt.target, stmt.target_span)
-                idx = self.add(Node(VAR, None, (), stmt.target_span, stmt.target, named=True))
+                self.nodes[idx] = Node(VAR, None, (), stmt.target_span, stmt.target, named=True)
+                self.literals.discard(idx)
                 self.variables[stmt.target] = idx
-                self.defaults[stmt.target] = number
+                self.defaults[stmt.target] = node.const
                 self.env[stmt.target] = idx
                 self.bindings[stmt.target] = idx
                 out_index = idx
                 continue
-            idx = self.expression(stmt.expr, first_assign, k)
-            node = self.nodes[idx]
             if not node.named and node.kind == GATE:
                 node.label = self._fresh_label(stmt.target)
                 node.named = True
@@ -250,100 +238,109 @@ class _Builder:
                 hint=f"call it as {name}(x), or use another name",
             )
 
-    def expression(self, root: Expr, first_assign: dict[str, int], stmt_index: int) -> int:
-        """Append the gates of one expression; return the tape index of its value.
+    def expression(self, lo: int, hi: int, first_assign: dict[str, int], stmt_index: int) -> int:
+        """Append the gates of one expression, ``code[lo:hi]``; return the tape index of its value.
 
-        One loop over an explicit stack: a node is visited once on the way
-        down (leaves and folded literals finish there) and once on the way up,
-        when its children's tape indices are on top of ``done``.
+        One loop over the parser's postfix code with a stack of tape indices:
+        an instruction's operands are the top entries.  Number literals (and a
+        sign or a list of them) become constants, remembered in ``literals``
+        so that a list of them folds into one array and an index checks them.
         """
         nodes = self.nodes
+        literals = self.literals
+        literals.clear()  # only this expression's: a name bound to a literal is not one
+        code = self.program.code
         done: list[int] = []
-        stack: list[tuple[Expr, bool]] = [(root, False)]
-        push = stack.append
-        while stack:
-            expr, up = stack.pop()
-            kind = type(expr)
-            if not up:
-                if kind is Num:
-                    nodes.append(Node(CONST, None, (), expr.span, expr.text, const=_finite(expr)))  # type: ignore[union-attr, arg-type]
-                    done.append(len(nodes) - 1)
-                    continue
-                if kind is Name:
-                    done.append(self.name(expr, first_assign, stmt_index))  # type: ignore[arg-type]
-                    continue
-                if kind is Unary and type(expr.operand) is Num:  # type: ignore[union-attr]
-                    value = _finite(expr.operand)  # type: ignore[union-attr]
-                    text = expr.operand.text  # type: ignore[union-attr]
-                    if expr.op == "-":  # type: ignore[union-attr]
-                        value, text = -value, "-" + text
-                    nodes.append(Node(CONST, None, (), expr.span, text, const=value))
-                    done.append(len(nodes) - 1)
-                    continue
-                if kind is ListLit:
-                    value = _plain_value(expr)
-                    if value is not None:
-                        text = self.program.source.text[expr.span[0] : expr.span[1]]
-                        nodes.append(Node(CONST, None, (), expr.span, text if len(text) <= 40 else "[…]", const=value))
-                        done.append(len(nodes) - 1)
-                        continue
-                push((expr, True))
-                if kind is Binary:
-                    push((expr.right, False))  # type: ignore[union-attr]
-                    push((expr.left, False))  # type: ignore[union-attr]
-                elif kind is Unary:
-                    push((expr.operand, False))  # type: ignore[union-attr]
-                elif kind is Index:
-                    push((expr.base, False))  # type: ignore[union-attr]
-                else:  # Call, ListLit
-                    for child in reversed(children(expr)):
-                        push((child, False))
-                continue
-            if kind is Binary:
+        for k in range(lo, hi):
+            op, arg, count, start, end, at_start, at_end = code[k]
+            binary = BINARY_OPS.get(op)
+            if binary is not None:
                 right = done.pop()
-                left = done.pop()
-                op = BINARY_OPS.get(expr.op)  # type: ignore[union-attr]
-                if op is None:  # pragma: no cover - the parser makes no others
-                    raise _not_yet(expr.op_span, f"the {expr.op!r} operator")  # type: ignore[union-attr]
-                nodes.append(Node(GATE, OPS[op], (left, right), expr.span, ""))
-            elif kind is Unary:
-                if expr.op == "+":  # type: ignore[union-attr]
-                    continue  # +x is x: its index stays on `done`
-                nodes.append(Node(GATE, OPS["neg"], (done.pop(),), expr.span, ""))
-            elif kind is Call:
-                n = len(expr.args)  # type: ignore[union-attr]
-                args = tuple(done[len(done) - n :])
-                del done[len(done) - n :]
-                nodes.append(Node(GATE, self.function(expr), args, expr.span, ""))  # type: ignore[arg-type]
-            elif kind is Index:
-                positions = tuple(self.position(i) for i in expr.indices)  # type: ignore[union-attr]
-                nodes.append(Node(GATE, index_op(positions), (done.pop(),), expr.span, ""))
-            else:  # a list of expressions: stack them
-                n = len(expr.items)  # type: ignore[union-attr]
-                items = tuple(done[len(done) - n :])
-                del done[len(done) - n :]
-                nodes.append(Node(GATE, OPS["stack"], items, expr.span, ""))
-            done.append(len(nodes) - 1)
+                nodes.append(Node(GATE, OPS[binary], (done[-1], right), (start, end), ""))
+                done[-1] = len(nodes) - 1
+            elif op == "num":
+                done.append(len(nodes))
+                literals.add(len(nodes))
+                nodes.append(Node(CONST, None, (), (start, end), arg, const=_finite(arg, (start, end))))
+            elif op == "name":
+                done.append(self.name(arg, (start, end), first_assign, stmt_index))
+            elif op == "neg" or op == "pos":
+                top = done[-1]
+                if code[k - 1][0] == "num":  # -3 is a number, not a gate
+                    number = nodes[top]
+                    if op == "neg":
+                        nodes[top] = Node(CONST, None, (), (start, end), "-" + number.label, const=-number.const)
+                    else:
+                        nodes[top] = Node(CONST, None, (), (start, end), number.label, const=number.const)
+                elif op == "neg":
+                    nodes.append(Node(GATE, OPS["neg"], (top,), (start, end), ""))
+                    done[-1] = len(nodes) - 1
+                # +x is x: its index stays on `done`
+            elif op == "call":
+                args = tuple(done[len(done) - count :])
+                del done[len(done) - count :]
+                function = self.function(arg, count, (start, end), (at_start, at_end))
+                done.append(len(nodes))
+                nodes.append(Node(GATE, function, args, (start, end), ""))
+            elif op == "index":
+                positions = tuple(self.position(j, k, count, n) for n, j in enumerate(done[len(done) - count :]))
+                del done[len(done) - count :]
+                del nodes[len(nodes) - count :]  # the index numbers are part of the gate, not nodes
+                done[-1] = self.add(Node(GATE, index_op(positions), (done[-1],), (start, end), ""))
+            elif op == "list":
+                items = done[len(done) - count :]
+                del done[len(done) - count :]
+                done.append(self.list_value(items, (start, end)))
+            else:  # pragma: no cover - the parser makes no others
+                raise _not_yet((at_start, at_end), f"the {op!r} operator")
         return done[-1]
 
-    def position(self, expr: Expr) -> int:
-        """An index inside [...]: a whole number written in the formula."""
-        value = _plain_number(expr)
-        if value is None or value != int(value) or value < 0:
+    def list_value(self, items: list[int], span: Span) -> int:
+        """``[a, b, ...]``: one constant array when every item is a literal, else a stack gate."""
+        nodes = self.nodes
+        if not all(j in self.literals for j in items):
+            return self.add(Node(GATE, OPS["stack"], tuple(items), span, ""))
+        from .tensor import np
+
+        try:
+            array = np.array([nodes[j].const for j in items], dtype=float)
+        except ValueError:
+            raise GradcalcError(
+                "the rows of this matrix have different lengths",
+                kind="shape",
+                span=span,
+                hint="every row needs the same number of items",
+            ) from None
+        if array.ndim > 2:
+            raise GradcalcError("only vectors and matrices are supported", kind="shape", span=span)
+        # Literal items are the newest nodes, one each: they fold into the array.
+        for j in items:
+            self.literals.discard(j)
+        del nodes[len(nodes) - len(items) :]
+        text = self.program.source.text[span[0] : span[1]]
+        idx = self.add(Node(CONST, None, (), span, text if len(text) <= 40 else "[…]", const=array))
+        self.literals.add(idx)
+        return idx
+
+    def position(self, node: int, k: int, count: int, n: int) -> int:
+        """Index ``n`` of the ``count`` inside the [...] of ``code[k]``: a whole number written in the formula."""
+        value = self.nodes[node].const if node in self.literals else None
+        if not isinstance(value, float) or value != int(value) or value < 0:
+            root = self.program.code[_operand_roots(self.program.code, k, count)[n]]
             raise GradcalcError(
                 "an index must be a whole number from 0",
                 kind="syntax",
-                span=expr.span,
+                span=(root[3], root[4]),
                 hint="write s[0] for the first element and W[1, 0] for row 1, column 0",
             )
+        self.literals.discard(node)
         return int(value)
 
-    def name(self, expr: Name, first_assign: dict[str, int], stmt_index: int) -> int:
-        name = expr.id
+    def name(self, name: str, span: Span, first_assign: dict[str, int], stmt_index: int) -> int:
         if name in self.env:
             return self.env[name]
         if name in CONSTANTS:
-            return self.add(Node(CONST, None, (), expr.span, name, const=CONSTANTS[name]))
+            return self.add(Node(CONST, None, (), span, name, const=CONSTANTS[name]))
         if name in first_assign and first_assign[name] >= stmt_index:
             where = self.program.statements[first_assign[name]]
             assert isinstance(where, Assign)
@@ -351,34 +348,33 @@ class _Builder:
             raise GradcalcError(
                 f"{name!r} is used before it is assigned",
                 kind="name",
-                span=expr.span,
+                span=span,
                 hint=f"{name!r} is assigned at line {line}, column {col}; move that line up",
             )
         if name in FUNCTIONS:
             raise GradcalcError(
                 f"{name!r} is a function; call it with parentheses",
                 kind="name",
-                span=expr.span,
+                span=span,
                 hint=f"write {name}(x)",
             )
-        idx = self.add(Node(VAR, None, (), expr.span, name, named=True))
+        idx = self.add(Node(VAR, None, (), span, name, named=True))
         self.variables[name] = idx
         self.env[name] = idx
         self.bindings[name] = idx
         return idx
 
-    def function(self, call: Call) -> Op:
-        if call.func not in FUNCTIONS:
+    def function(self, func: str, n: int, span: Span, name_span: Span) -> Op:
+        if func not in FUNCTIONS:
             known = [*FUNCTIONS, *self.env]
-            hint = _did_you_mean(call.func, known) or f"functions are: {', '.join(sorted(FUNCTIONS))}"
-            raise GradcalcError(f"unknown function {call.func!r}", kind="name", span=call.name_span, hint=hint)
-        op = OPS[FUNCTIONS[call.func]]
-        n = len(call.args)
+            hint = _did_you_mean(func, known) or f"functions are: {', '.join(sorted(FUNCTIONS))}"
+            raise GradcalcError(f"unknown function {func!r}", kind="name", span=name_span, hint=hint)
+        op = OPS[FUNCTIONS[func]]
         if (op.arity >= 0 and n != op.arity) or (op.arity == -1 and n < 2):
             raise GradcalcError(
-                f"{call.func}() takes {arity_text(op)}, given {n}",
+                f"{func}() takes {arity_text(op)}, given {n}",
                 kind="syntax",
-                span=call.span,
+                span=span,
                 hint="max(a, b, ...) and min(a, b, ...) take two or more" if op.arity < 0 else None,
             )
         return op
@@ -402,50 +398,32 @@ def label_sequence(taken: set[str]) -> Iterator[str]:
         k += 1
 
 
-def _plain_number(expr: Expr) -> float | None:
-    if isinstance(expr, Num):
-        return _finite(expr)
-    if isinstance(expr, Unary) and isinstance(expr.operand, Num):
-        value = _finite(expr.operand)
-        return -value if expr.op == "-" else value
-    return None
+def _operand_roots(code: list[Instr], k: int, count: int) -> list[int]:
+    """Where the last ``count`` operands of ``code[k]`` end (their root instructions), walking back."""
+    roots = []
+    p = k - 1
+    for _ in range(count):
+        roots.append(p)
+        need = 1
+        while need:
+            op, _, n, *_ = code[p]
+            takes = 0 if op in ("num", "name") else 1 if op in ("neg", "pos") else n + 1 if op == "index" else (
+                n if op in ("call", "list") else 2)
+            need += takes - 1
+            p -= 1
+    return roots[::-1]
 
 
-def _plain_value(expr: Expr) -> Any:
-    """A signed number, or a (nested) list of them as an array; else None."""
-    if not isinstance(expr, ListLit):
-        return _plain_number(expr)
-    rows: list[Any] = []
-    for item in expr.items:
-        value = _plain_value(item)
-        if value is None:
-            return None
-        rows.append(value)
-    from .tensor import np
-
-    try:
-        array = np.array(rows, dtype=float)
-    except ValueError:
+def _finite(text: str, span: Span) -> float:
+    value = float(text)
+    if not math.isfinite(value):
         raise GradcalcError(
-            "the rows of this matrix have different lengths",
-            kind="shape",
-            span=expr.span,
-            hint="every row needs the same number of items",
-        ) from None
-    if array.ndim > 2:
-        raise GradcalcError("only vectors and matrices are supported", kind="shape", span=expr.span)
-    return array
-
-
-def _finite(num: Num) -> float:
-    if not math.isfinite(num.value):
-        raise GradcalcError(
-            f"the number {num.text[:30]} is too large for a 64-bit float",
+            f"the number {text[:30]} is too large for a 64-bit float",
             kind="overflow",
-            span=num.span,
+            span=span,
             hint="floats reach about 1.8e308",
         )
-    return num.value
+    return value
 
 
 def _not_yet(span: Span, what: str) -> GradcalcError:
