@@ -536,7 +536,15 @@ class _Parser:
             elif text in INFIX and kind == "op":
                 lbp, rbp = INFIX[text]
                 while stack and stack[-1][0] >= lbp:
-                    self._reduce(stack.pop(), operands)
+                    top = stack.pop()
+                    if top[1] == _INFIX:  # _reduce, inlined for the commonest case
+                        right = operands.pop()
+                        left = operands[-1]
+                        operands[-1] = len(code)
+                        at = top[3]
+                        emit((top[2], None, 0, code[left][3], code[right][4], starts[at], ends[at]))
+                    else:
+                        self._reduce(top, operands)
                 stack.append((rbp, _INFIX, text, pos))
                 expect_operand = True
             elif text == "," or text == ")" or text == "]":

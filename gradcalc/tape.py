@@ -251,19 +251,23 @@ class _Builder:
         literals.clear()  # only this expression's: a name bound to a literal is not one
         code = self.program.code
         done: list[int] = []
+        env = self.env
+        rows = {symbol: OPS[name] for symbol, name in BINARY_OPS.items()}  # the rows as they are now
         for k in range(lo, hi):
             op, arg, count, start, end, at_start, at_end = code[k]
-            binary = BINARY_OPS.get(op)
+            binary = rows.get(op)
             if binary is not None:
                 right = done.pop()
-                nodes.append(Node(GATE, OPS[binary], (done[-1], right), (start, end), ""))
-                done[-1] = len(nodes) - 1
+                left = done[-1]
+                done[-1] = len(nodes)
+                nodes.append(Node(GATE, binary, (left, right), (start, end), ""))
+            elif op == "name":
+                bound = env.get(arg)
+                done.append(bound if bound is not None else self.name(arg, (start, end), first_assign, stmt_index))
             elif op == "num":
                 done.append(len(nodes))
                 literals.add(len(nodes))
                 nodes.append(Node(CONST, None, (), (start, end), arg, const=_finite(arg, (start, end))))
-            elif op == "name":
-                done.append(self.name(arg, (start, end), first_assign, stmt_index))
             elif op == "neg" or op == "pos":
                 top = done[-1]
                 if code[k - 1][0] == "num":  # -3 is a number, not a gate
