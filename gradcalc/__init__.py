@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from .api import GradResult, VariableCheck, gradient
 from .errors import GradcalcError, Source
-from .parser import parse_program, to_sexpr, to_text
+from .parser import parse_program
 from .tape import Tape, backward, build, forward, jvp
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name in ("to_sexpr", "to_text"):  # the tree module loads on demand
+        from . import tree
+
+        return getattr(tree, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "GradResult",

@@ -19,13 +19,15 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import GradcalcError, Source, Span
+
+if TYPE_CHECKING:
+    from .tree import Expr
 
 # ---------------------------------------------------------------------------
 # The precedence chart: (left binding power, right binding power).
@@ -91,8 +93,8 @@ SUPERSCRIPTS = {
 }
 UNICODE_NAMES = {"\u03c0": "pi"}  # π
 
-_TOKEN_RE = re.compile(
-    r"""
+# The full tokenizer's pattern, compiled on first use (re caches it): most text never needs it.
+_TOKEN_PATTERN = r"""
      (?P<ws>[ \t\f\v]+|\r(?!\n))
     |(?P<comment>\#(?:[^\r\n]|\r(?!\n))*)
     |(?P<nl>\r?\n)
@@ -101,9 +103,7 @@ _TOKEN_RE = re.compile(
     |(?P<op>\*\*|[-+*/^(),=;\[\]@])
     |(?P<sup>[\u207b\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)
     |(?P<bad>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """
 
 _EXPLAIN_BAD = {
     "'": "string literals are not part of formulas",
@@ -185,7 +185,7 @@ def _tokenize_slow(text: str) -> list[Token]:
     """Every case: carriage returns, Unicode operators, superscripts, and errors."""
     tokens: list[Token] = []
     append = tokens.append
-    for m in _TOKEN_RE.finditer(text):
+    for m in re.finditer(_TOKEN_PATTERN, text, re.VERBOSE | re.DOTALL):
         kind = m.lastgroup
         start, end = m.span()
         if kind == "ws" or kind == "comment":
@@ -256,62 +256,6 @@ def _raise(message: str, span: Span, hint: str | None = None) -> Token:
 
 
 # ---------------------------------------------------------------------------
-# The tree: small frozen dataclasses, each with its span.
-
-
-@dataclass(frozen=True, slots=True)
-class Num:
-    value: float
-    text: str
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Name:
-    id: str
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Unary:
-    op: str
-    operand: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Binary:
-    op: str
-    left: Expr
-    right: Expr
-    span: Span
-    op_span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    func: str
-    args: tuple[Expr, ...]
-    span: Span
-    name_span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Index:
-    base: Expr
-    indices: tuple[Expr, ...]
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class ListLit:
-    items: tuple[Expr, ...]
-    span: Span
-
-
-Expr = Num | Name | Unary | Binary | Call | Index | ListLit
-
-# ---------------------------------------------------------------------------
 # Postfix code: what the parser emits and the tape builder reads.
 #
 # One instruction per tree node, children before parents, as a tuple
@@ -322,42 +266,9 @@ Expr = Num | Name | Unary | Binary | Call | Index | ListLit
 #   start, end        the node's span (a group's parentheses included)
 #   at_start, at_end  its operator token, a call's function name, or the node itself
 # A flat list of tuples costs a fraction of a tree of objects; the tree
-# (``Statement.expr``) is made from it on demand, for printing and tests.
+# (``Statement.expr``, gradcalc.tree) is made from it on demand, for printing and tests.
 
 Instr = tuple[str, Any, int, int, int, int, int]
-
-_UNARY_OPS = {"neg": "-", "pos": "+"}
-
-
-def to_tree(code: list[Instr], lo: int, hi: int) -> Expr:
-    """The expression tree of ``code[lo:hi]``, made with a stack."""
-    stack: list[Expr] = []
-    for k in range(lo, hi):
-        op, arg, count, start, end, at_start, at_end = code[k]
-        span = (start, end)
-        if op == "num":
-            stack.append(Num(float(arg), arg, span))
-        elif op == "name":
-            stack.append(Name(arg, span))
-        elif op in _UNARY_OPS:
-            stack[-1] = Unary(_UNARY_OPS[op], stack[-1], span)
-        elif op == "call":
-            args = tuple(stack[len(stack) - count :])
-            del stack[len(stack) - count :]
-            stack.append(Call(arg, args, span, (at_start, at_end)))
-        elif op == "index":
-            indices = tuple(stack[len(stack) - count :])
-            del stack[len(stack) - count :]
-            stack[-1] = Index(stack[-1], indices, span)
-        elif op == "list":
-            items = tuple(stack[len(stack) - count :])
-            del stack[len(stack) - count :]
-            stack.append(ListLit(items, span))
-        else:
-            right = stack.pop()
-            stack[-1] = Binary(op, stack[-1], right, span, (at_start, at_end))
-    return stack[-1]
-
 
 @dataclass(frozen=True, slots=True)
 class Assign:
@@ -372,6 +283,8 @@ class Assign:
 
     @property
     def expr(self) -> Expr:
+        from .tree import to_tree
+
         return to_tree(self.code, self.lo, self.hi)
 
 
@@ -386,6 +299,8 @@ class ExprStmt:
 
     @property
     def expr(self) -> Expr:
+        from .tree import to_tree
+
         return to_tree(self.code, self.lo, self.hi)
 
 
@@ -730,105 +645,16 @@ def parse_expression(text: str, name: str = "<formula>") -> Expr:
     return program.statements[0].expr
 
 
-# ---------------------------------------------------------------------------
-# Printing, from the same precedence table
+# The tree and its printers live in gradcalc.tree, loaded when first asked for.
+_TREE_NAMES = frozenset(
+    ("Num", "Name", "Unary", "Binary", "Call", "Index", "ListLit", "Expr", "to_tree", "children", "postorder",
+     "to_text", "to_sexpr")
+)
 
 
-def children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, Unary):
-        return (expr.operand,)
-    if isinstance(expr, Binary):
-        return (expr.left, expr.right)
-    if isinstance(expr, Call):
-        return expr.args
-    if isinstance(expr, Index):
-        return (expr.base, *expr.indices)
-    if isinstance(expr, ListLit):
-        return expr.items
-    return ()
+def __getattr__(name: str) -> Any:
+    if name in _TREE_NAMES:
+        from . import tree
 
-
-def postorder(root: Expr) -> Iterator[Expr]:
-    """Every node below ``root``, children before parents, without recursion."""
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
-            continue
-        stack.append((node, True))
-        for child in reversed(children(node)):
-            stack.append((child, False))
-
-
-def _bp(expr: Expr) -> int:
-    """How tightly an expression holds together when printed bare."""
-    if isinstance(expr, Binary):
-        return INFIX[expr.op][0]
-    if isinstance(expr, Unary):
-        return PREFIX_BP
-    if isinstance(expr, Num) and expr.text.startswith("-"):
-        return PREFIX_BP
-    return 100
-
-
-def to_text(root: Expr) -> str:
-    """Print an expression with the fewest parentheses that parse back to the same tree."""
-    done: dict[int, str] = {}
-    for node in postorder(root):
-        kids = [done.pop(id(c)) for c in children(node)]
-        if isinstance(node, Num):
-            text = node.text
-        elif isinstance(node, Name):
-            text = node.id
-        elif isinstance(node, Unary):
-            inner = kids[0]
-            if _bp(node.operand) < PREFIX_BP or (
-                isinstance(node.operand, Binary) and INFIX[node.operand.op][0] <= PREFIX_BP
-            ):
-                inner = f"({inner})"
-            text = node.op + inner
-        elif isinstance(node, Binary):
-            lbp, rbp = INFIX[node.op]
-            left, right = kids
-            # A negated base needs its parentheses: -x^2 is -(x^2), so (-x)^2 keeps them.
-            if _bp(node.left) < lbp or (_bp(node.left) == lbp and rbp < lbp) or (
-                isinstance(node.left, Unary) and lbp > PREFIX_BP
-            ):
-                left = f"({left})"
-            rb = _bp(node.right)
-            if (rb < lbp and not isinstance(node.right, Unary)) or (rb == lbp and rbp > lbp):
-                right = f"({right})"
-            text = f"{left} {node.op} {right}" if node.op != "^" else f"{left}^{right}"
-        elif isinstance(node, Call):
-            text = f"{node.func}({', '.join(kids)})"
-        elif isinstance(node, Index):
-            base = kids[0] if _bp(node.base) == 100 else f"({kids[0]})"
-            text = f"{base}[{', '.join(kids[1:])}]"
-        else:
-            text = f"[{', '.join(kids)}]"
-        done[id(node)] = text
-    return done[id(root)]
-
-
-def to_sexpr(root: Expr) -> str:
-    """Lisp-style form for golden tests: ``1+2*3`` is ``(+ 1 (* 2 3))``."""
-    done: dict[int, str] = {}
-    for node in postorder(root):
-        kids = [done.pop(id(c)) for c in children(node)]
-        if isinstance(node, Num):
-            text = node.text
-        elif isinstance(node, Name):
-            text = node.id
-        elif isinstance(node, Unary):
-            text = f"({node.op} {kids[0]})"
-        elif isinstance(node, Binary):
-            text = f"({node.op} {kids[0]} {kids[1]})"
-        elif isinstance(node, Call):
-            text = f"({node.func} {' '.join(kids)})"
-        elif isinstance(node, Index):
-            text = f"([] {' '.join(kids)})"
-        else:
-            text = f"(list {' '.join(kids)})"
-        done[id(node)] = text
-    return done[id(root)]
+        return getattr(tree, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

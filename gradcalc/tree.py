@@ -1,0 +1,206 @@
+"""The expression tree: made on demand from the parser's postfix code, and printed.
+
+The parser emits flat postfix code (:mod:`gradcalc.parser`) and the tape is
+built from it directly; the tree is for printing formulas back
+(:func:`to_text`), golden tests (:func:`to_sexpr`) and readers of the Python
+API (``Statement.expr``).  Nothing here recurses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import Span
+from .parser import INFIX, PREFIX_BP, Instr
+
+# Small frozen dataclasses, each with its span.
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    value: float
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+    op_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    base: Expr
+    indices: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit:
+    items: tuple[Expr, ...]
+    span: Span
+
+
+Expr = Num | Name | Unary | Binary | Call | Index | ListLit
+
+_UNARY_OPS = {"neg": "-", "pos": "+"}
+
+
+def to_tree(code: list[Instr], lo: int, hi: int) -> Expr:
+    """The expression tree of ``code[lo:hi]``, made with a stack."""
+    stack: list[Expr] = []
+    for k in range(lo, hi):
+        op, arg, count, start, end, at_start, at_end = code[k]
+        span = (start, end)
+        if op == "num":
+            stack.append(Num(float(arg), arg, span))
+        elif op == "name":
+            stack.append(Name(arg, span))
+        elif op in _UNARY_OPS:
+            stack[-1] = Unary(_UNARY_OPS[op], stack[-1], span)
+        elif op == "call":
+            args = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack.append(Call(arg, args, span, (at_start, at_end)))
+        elif op == "index":
+            indices = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack[-1] = Index(stack[-1], indices, span)
+        elif op == "list":
+            items = tuple(stack[len(stack) - count :])
+            del stack[len(stack) - count :]
+            stack.append(ListLit(items, span))
+        else:
+            right = stack.pop()
+            stack[-1] = Binary(op, stack[-1], right, span, (at_start, at_end))
+    return stack[-1]
+
+
+# ---------------------------------------------------------------------------
+# Printing, from the same precedence table
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, Unary):
+        return (expr.operand,)
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, Index):
+        return (expr.base, *expr.indices)
+    if isinstance(expr, ListLit):
+        return expr.items
+    return ()
+
+
+def postorder(root: Expr) -> Iterator[Expr]:
+    """Every node below ``root``, children before parents, without recursion."""
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+            continue
+        stack.append((node, True))
+        for child in reversed(children(node)):
+            stack.append((child, False))
+
+
+def _bp(expr: Expr) -> int:
+    """How tightly an expression holds together when printed bare."""
+    if isinstance(expr, Binary):
+        return INFIX[expr.op][0]
+    if isinstance(expr, Unary):
+        return PREFIX_BP
+    if isinstance(expr, Num) and expr.text.startswith("-"):
+        return PREFIX_BP
+    return 100
+
+
+def to_text(root: Expr) -> str:
+    """Print an expression with the fewest parentheses that parse back to the same tree."""
+    done: dict[int, str] = {}
+    for node in postorder(root):
+        kids = [done.pop(id(c)) for c in children(node)]
+        if isinstance(node, Num):
+            text = node.text
+        elif isinstance(node, Name):
+            text = node.id
+        elif isinstance(node, Unary):
+            inner = kids[0]
+            if _bp(node.operand) < PREFIX_BP or (
+                isinstance(node.operand, Binary) and INFIX[node.operand.op][0] <= PREFIX_BP
+            ):
+                inner = f"({inner})"
+            text = node.op + inner
+        elif isinstance(node, Binary):
+            lbp, rbp = INFIX[node.op]
+            left, right = kids
+            # A negated base needs its parentheses: -x^2 is -(x^2), so (-x)^2 keeps them.
+            if _bp(node.left) < lbp or (_bp(node.left) == lbp and rbp < lbp) or (
+                isinstance(node.left, Unary) and lbp > PREFIX_BP
+            ):
+                left = f"({left})"
+            rb = _bp(node.right)
+            if (rb < lbp and not isinstance(node.right, Unary)) or (rb == lbp and rbp > lbp):
+                right = f"({right})"
+            text = f"{left} {node.op} {right}" if node.op != "^" else f"{left}^{right}"
+        elif isinstance(node, Call):
+            text = f"{node.func}({', '.join(kids)})"
+        elif isinstance(node, Index):
+            base = kids[0] if _bp(node.base) == 100 else f"({kids[0]})"
+            text = f"{base}[{', '.join(kids[1:])}]"
+        else:
+            text = f"[{', '.join(kids)}]"
+        done[id(node)] = text
+    return done[id(root)]
+
+
+def to_sexpr(root: Expr) -> str:
+    """Lisp-style form for golden tests: ``1+2*3`` is ``(+ 1 (* 2 3))``."""
+    done: dict[int, str] = {}
+    for node in postorder(root):
+        kids = [done.pop(id(c)) for c in children(node)]
+        if isinstance(node, Num):
+            text = node.text
+        elif isinstance(node, Name):
+            text = node.id
+        elif isinstance(node, Unary):
+            text = f"({node.op} {kids[0]})"
+        elif isinstance(node, Binary):
+            text = f"({node.op} {kids[0]} {kids[1]})"
+        elif isinstance(node, Call):
+            text = f"({node.func} {' '.join(kids)})"
+        elif isinstance(node, Index):
+            text = f"([] {' '.join(kids)})"
+        else:
+            text = f"(list {' '.join(kids)})"
+        done[id(node)] = text
+    return done[id(root)]
