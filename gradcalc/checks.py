@@ -112,7 +112,7 @@ def roundoff(vals: list[Any], x: Any, biggest: float | None = None) -> float:
 
 
 def largest(vals: list[Any]) -> float:
-    if all(type(v) is float for v in vals):
+    if set(map(type, vals)) <= {float}:
         big = max(map(abs, vals), default=1.0)
     else:
         big = max((_magnitude(v) for v in vals), default=1.0)

@@ -140,6 +140,7 @@ class _Builder:
         self.bindings: dict[str, int] = {}
         self.assigned_later: dict[str, Span] = {}
         self.literals: set[int] = set()  # constants written as numbers (or lists of them)
+        self.maybe_tensors = False  # a tensor gate or an array constant was made: Tape.has_tensors will look
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)
@@ -201,6 +202,7 @@ class _Builder:
             self.variables,
             self.defaults,
             self.bindings,
+            _tensors=None if self.maybe_tensors else False,
         )
 
     def _fresh_label(self, name: str) -> str:
@@ -257,6 +259,8 @@ class _Builder:
             op, arg, count, start, end, at_start, at_end = code[k]
             binary = rows.get(op)
             if binary is not None:
+                if binary.tensor:
+                    self.maybe_tensors = True
                 right = done.pop()
                 left = done[-1]
                 done[-1] = len(nodes)
@@ -284,9 +288,11 @@ class _Builder:
                 args = tuple(done[len(done) - count :])
                 del done[len(done) - count :]
                 function = self.function(arg, count, (start, end), (at_start, at_end))
+                self.maybe_tensors |= function.tensor
                 done.append(len(nodes))
                 nodes.append(Node(GATE, function, args, (start, end), ""))
             elif op == "index":
+                self.maybe_tensors = True
                 positions = tuple(self.position(j, k, count, n) for n, j in enumerate(done[len(done) - count :]))
                 del done[len(done) - count :]
                 del nodes[len(nodes) - count :]  # the index numbers are part of the gate, not nodes
@@ -302,6 +308,7 @@ class _Builder:
     def list_value(self, items: list[int], span: Span) -> int:
         """``[a, b, ...]``: one constant array when every item is a literal, else a stack gate."""
         nodes = self.nodes
+        self.maybe_tensors = True
         if not all(j in self.literals for j in items):
             return self.add(Node(GATE, OPS["stack"], tuple(items), span, ""))
         from .tensor import np
