@@ -221,8 +221,13 @@ def _require_scalar(tape: Tape, vals: list[Any]) -> None:
 
 
 def _kinks(tape: Tape, vals: list[Any], bp: Backprop, m: Any) -> list[Kink]:
+    from .sweep import sweep_of
+
     found = []
-    for i, node in enumerate(tape.nodes):
+    sweep = sweep_of(tape, m)  # a large scalar tape: only the gates it finds at a kink are asked
+    candidates = sweep.kink_candidates(vals, bp.needs) if sweep is not None else range(len(tape.nodes))
+    for i in candidates:
+        node = tape.nodes[i]
         if node.kind != GATE or not bp.needs[i] or node.op is None or node.op.kink is None:
             continue
         note = node.op.kink(m, [vals[j] for j in node.args], vals[i])

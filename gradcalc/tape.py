@@ -41,6 +41,7 @@ class Tape:
     defaults: dict[str, Any] = field(default_factory=dict)  # program values of variables
     bindings: dict[str, int] = field(default_factory=dict)  # every label -> node index
     _tensors: bool | None = field(default=None, repr=False)
+    _sweep: Any = field(default=None, repr=False, compare=False)  # gradcalc.sweep's schedule, or False
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -88,6 +89,11 @@ class Tape:
 
     def needs_grad(self) -> list[bool]:
         """Nodes that depend on some variable and that the output depends on."""
+        from .sweep import sweep_of
+
+        sweep = sweep_of(self)
+        if sweep is not None:
+            return sweep.needs()
         nodes = self.nodes
         depends = [False] * len(nodes)
         for i, node in enumerate(nodes):
@@ -470,6 +476,11 @@ def choose_math(tape: Tape, inputs: Mapping[str, Any], tie: str = "split") -> An
 def forward(tape: Tape, inputs: Mapping[str, Any], m: Any = None) -> list[Any]:
     """Every node's value, in tape order."""
     m = m if m is not None else ScalarMath()
+    from .sweep import sweep_of
+
+    sweep = sweep_of(tape, m, inputs)  # a large scalar tape: vectorized by levels
+    if sweep is not None:
+        return sweep.forward(inputs)
     vals: list[Any] = [0.0] * len(tape.nodes)
     i = 0
     try:
@@ -522,6 +533,8 @@ def finite(v: Any) -> bool:
 
 def first_nonfinite(tape: Tape, vals: list[Any]) -> int | None:
     """The first node (in evaluation order) whose value is inf or nan."""
+    if tape._sweep and tape._sweep.known_finite(vals):
+        return None
     if all(map(finite, vals)):
         return None
     for i, v in enumerate(vals):
@@ -615,6 +628,11 @@ def backward(tape: Tape, vals: list[Any], m: Any = None, seed: Any = 1.0) -> Bac
     n = len(nodes)
     needs = tape.needs_grad()
     if scalar and not tape.has_tensors:
+        from .sweep import sweep_of
+
+        sweep = sweep_of(tape, m)
+        if sweep is not None:
+            return Backprop(sweep.backward(vals, needs, float(seed)), sweep.lazy_locals(vals, needs), needs, {})
         return _backward_scalar(tape, vals, m, needs, float(seed))
     grads: list[Any] = [0.0] * n
     local: list[tuple[Any, ...] | None] = [None] * n
@@ -666,6 +684,11 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None)
     m = m if m is not None else ScalarMath()
     nodes = tape.nodes
     if isinstance(m, ScalarMath) and all(isinstance(t, float | int) for t in tangents.values()):
+        from .sweep import sweep_of
+
+        sweep = sweep_of(tape, m)
+        if sweep is not None:
+            return sweep.jvp(vals, tangents)
         return _jvp_scalar(tape, vals, tangents, m)
     tan: list[Any] = [0.0] * len(nodes)
     for i in range(tape.output + 1):
