@@ -191,3 +191,17 @@ def test_patterns_name_the_gate_and_the_fan_out() -> None:
         "2": "constant",
         "f": "sub distributes, negated on the right",
     }
+
+
+def test_brackets_in_a_formula_are_text_not_rich_markup() -> None:
+    # rich reads "[a, b]" as a style tag and drops it unless the cell is plain Text.
+    result = gradient("a*x + [a, b]@[x, 2]", {"a": 1, "b": 2, "x": 3}, symbolic=False)
+    rows = [line for line in text_of(gate_table(result)).splitlines() if line.split()[:1] == ["r"]]
+    assert rows and "r = [a, b]  (2)" in rows[0]
+    assert "[1, 2]" in rows[0]
+
+
+def test_the_cli_console_prints_brackets_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    console = make_console()
+    console.print("[bold]x[/bold] and :x:")
+    assert capsys.readouterr().out.strip() == "[bold]x[/bold] and :x:"

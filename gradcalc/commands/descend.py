@@ -128,7 +128,8 @@ class _progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("descending"), BarColumn(), MofNCompleteColumn(), TextColumn("iterations"),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                            TimeElapsedColumn(), console=Console(stderr=True, markup=False, emoji=False),
+                            transient=True)
         self.bar.__enter__()
         self.task = self.bar.add_task("descend", total=None)
 

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..homework import MAX_FACTORS_SHOWN, Chain, ChainPath, FileReport, Mark, ProblemReport, Step
 from .numbers import DEFAULT_DIGITS, fmt, num
+from .table import PlainTable
 
 MAX_FACTORS_JSON = 64  # factors per path in JSON; the middle of longer paths is left out
 
@@ -31,7 +32,7 @@ def _judged(mark: Mark) -> str:
 
 def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per answer: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
-    table = Table(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
+    table = PlainTable(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
     _answer_columns(table)
     for mark in marks:
         table.add_row(*_answer_cells(mark, digits))
@@ -124,7 +125,7 @@ def _factor_texts(path: ChainPath, digits: int) -> tuple[str, str]:
 
 def step_table(step: Step, output: str, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     title = f"One step of gradient descent: v ← v − {step.lr:g} · ∂{output}/∂v"
-    table = Table(title=title, box=boxed, title_justify="left", min_width=len(title))
+    table = PlainTable(title=title, box=boxed, title_justify="left", min_width=len(title))
     table.add_column("variable", style="bold")
     table.add_column("value", justify="right")
     table.add_column(f"∂{output}/∂variable", justify="right", style="red")
@@ -236,7 +237,7 @@ def error_where(report: FileReport, problem: ProblemReport) -> str:
 
 
 def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
-    table = Table(title=f"Answers in {report.name}", box=boxed, title_justify="left")
+    table = PlainTable(title=f"Answers in {report.name}", box=boxed, title_justify="left")
     table.add_column("problem", style="bold")
     _answer_columns(table)
     for problem in report.problems:

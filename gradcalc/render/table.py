@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -14,6 +16,21 @@ from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
 
 STATUS_STYLE = {AGREE: "green", KINK: "yellow", DISAGREE: "bold red"}
+
+
+class PlainTable(Table):
+    """A rich Table whose string title and cells are plain text, never markup.
+
+    They hold the user's formulas and names: ``r = [a, b]`` is a list, which
+    rich would otherwise read as a style tag and drop, on any console.
+    """
+
+    def __init__(self, *headers: Any, title: str | Text | None = None, **options: Any) -> None:
+        super().__init__(*headers, title=Text(title) if isinstance(title, str) else title, **options)
+
+    def add_row(self, *renderables: RenderableType | None, style: Any = None, end_section: bool = False) -> None:
+        cells = [Text(cell) if isinstance(cell, str) else cell for cell in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
 DERIVATIVE_WIDTH = 60
 
 
@@ -21,7 +38,7 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     """One row per node in evaluation order (constants appear inside the gates)."""
     tape, bp = result.tape, result.backprop
     out = result.output_label
-    table = Table(
+    table = PlainTable(
         title=f"Gates: forward values, then gradients flowing back from {out}",
         box=boxed,
         title_justify="left",
@@ -84,7 +101,7 @@ def _shape(value: object) -> str:
 
 def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     out = result.output_label
-    table = Table(title=f"Gradients of {out}, checked", box=boxed, title_justify="left")
+    table = PlainTable(title=f"Gradients of {out}, checked", box=boxed, title_justify="left")
     table.add_column("variable", style="bold")
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂variable (backprop)", justify="right", style="bold red")
@@ -181,7 +198,9 @@ def make_console(stderr: bool = False) -> Console:
     import sys
 
     stream = sys.stderr if stderr else sys.stdout
+    # Cells hold the user's text: `[a, b]` is a list, not rich markup, and `:x:` is no emoji.
     if stream.isatty():
-        return Console(file=stream, highlight=False)
+        return Console(file=stream, highlight=False, markup=False, emoji=False)
     width = int(os.environ.get("COLUMNS", "0") or 0) or 200
-    return Console(file=stream, width=width, color_system=None, highlight=False, soft_wrap=False)
+    return Console(file=stream, width=width, color_system=None, highlight=False, soft_wrap=False, markup=False,
+                   emoji=False)
