@@ -318,6 +318,19 @@ def test_start_up_imports_no_heavy_modules() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_brief_and_json_answers_do_not_load_rich_console() -> None:
+    # Scripts read --brief and --json; the table's renderer is the heaviest import left.
+    proc = python(
+        "import sys\n"
+        "from gradcalc.cli import main\n"
+        "assert main(['grad', '(x+y)*z', 'x=-2', 'y=5', 'z=-4', '--no-symbolic', '--brief']) == 0\n"
+        "assert main(['grad', '(x+y)*z', 'x=-2', 'y=5', 'z=-4', '--no-symbolic', '--json']) == 0\n"
+        "assert 'rich.console' not in sys.modules, 'rich.console was imported'\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "∂f/∂z = 3" in proc.stdout
+
+
 def test_symbolic_check_runs_when_asked() -> None:
     doc = cli("grad", *EX3, "--json").json()
     assert doc["checks"]["sympy"]["state"] == "done"

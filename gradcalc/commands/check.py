@@ -1,7 +1,5 @@
 """`gradcalc check`: grade an answer file of many problems at once."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """`gradcalc descend`: gradient descent on a formula, over data in epochs and batches."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

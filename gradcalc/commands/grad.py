@@ -1,7 +1,5 @@
 """`gradcalc grad`: the gate table and the checked gradients of one formula or program."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -146,7 +144,7 @@ def grad(
         if (marks or step) and output_format == "markdown":  # the answers as a list (LaTeX leaves them out)
             typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
     elif brief:
-        from ..render.table import brief_report
+        from ..render.brief import brief_report  # not rich: --brief is for scripts, and start-up is speed
 
         typer.echo(brief_report(result, digits))
         if marks or step:
@@ -178,7 +176,7 @@ def _check_format(output_format: str, as_json: bool) -> None:
                             hint="--json is short for --format json; give one of them")
 
 
-def _write_up(result: GradResult, output_format: str, digits: int, explanation: Explanation | None,
+def _write_up(result: "GradResult", output_format: str, digits: int, explanation: "Explanation | None",
               budget: float | None) -> None:
     """--format markdown or latex (the LaTeX derivatives from SymPy, in a budgeted child)."""
     if output_format == "markdown":

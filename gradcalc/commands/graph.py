@@ -1,7 +1,5 @@
 """`gradcalc graph`: the computational graph as a picture, values and gradients on the edges."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -119,7 +117,7 @@ def _format(given: str | None, output_file: Path | None) -> str:
     return "dot"
 
 
-def _render(result: GradResult, kind: str, digits: int) -> str | bytes:
+def _render(result: "GradResult", kind: str, digits: int) -> str | bytes:
     from ..render.dot import drawn, run_dot, to_dot
 
     if kind == "mermaid":

@@ -1,7 +1,5 @@
 """`gradcalc jacobian`: the full Jacobian of a vector-valued formula, checked two ways."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """`gradcalc trace`: the evaluation trace (Wengert list) of the AD textbooks, forward or reverse."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -96,7 +94,7 @@ def trace(
     raise typer.Exit(EXIT_OK)
 
 
-def _report(t: Trace, digits: int, plain: bool) -> list[RenderableType]:
+def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich import box
     from rich.table import Table
 

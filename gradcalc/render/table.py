@@ -12,8 +12,12 @@ from rich.text import Text
 from ..api import AGREE, DISAGREE, KINK, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..tape import CONST, GATE
+from .brief import brief_report
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
+
+__all__ = ["PlainTable", "brief_report", "full_report", "gate_table", "gradient_table", "make_console", "notes",
+           "summary"]
 
 STATUS_STYLE = {AGREE: "green", KINK: "yellow", DISAGREE: "bold red"}
 
@@ -183,13 +187,6 @@ def full_report(result: GradResult, digits: int = DEFAULT_DIGITS, plain: bool = 
         *notes(result),
         summary(result, digits),
     )
-
-
-def brief_report(result: GradResult, digits: int = DEFAULT_DIGITS) -> str:
-    out = result.output_label
-    lines = [f"{out} = {fmt(result.value, digits)}"]
-    lines += [f"∂{out}/∂{v.name} = {fmt(v.gradient, digits)}" for v in result.variables]
-    return "\n".join(lines)
 
 
 def make_console(stderr: bool = False) -> Console:
