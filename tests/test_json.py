@@ -95,6 +95,25 @@ def test_conventions_name_the_node_and_its_variables() -> None:
     assert doc["status"] == "ok"
 
 
+def test_each_convention_names_exactly_the_variables_below_it() -> None:
+    doc = cli("grad", "relu(x) + relu(y) + relu(x*y)", "x=0", "y=0", "--json", "--no-symbolic").json()
+    assert [(c["name"], c["variables"]) for c in doc["conventions"]] == [("q", ["x"]), ("r", ["y"]), ("u", ["x", "y"])]
+    assert doc["conventions_more"] == 0
+
+
+def test_past_fifty_conventions_are_counted_and_still_mark_their_variables() -> None:
+    # 60 nested relu of x at 0, then relu(y) at 0: the 61st kink is not listed, and y is still a kink.
+    formula = "relu(" * 60 + "x" + ")" * 60 + " + relu(y)"
+    doc = cli("grad", formula, "x=0", "y=0", "--json", "--no-symbolic").json()
+    assert len(doc["conventions"]) == 50
+    assert doc["conventions_more"] == 11
+    assert all(c["variables"] == ["x"] for c in doc["conventions"])
+    # relu(y) at 0: backprop says 0, the central difference 0.5; the convention explains it.
+    assert {c["name"]: c["status"] for c in doc["checks"]["variables"]} == {"x": "kink", "y": "kink"}
+    assert doc["gradients"] == {"x": 0.0, "y": 0.0}
+    assert doc["status"] == "ok"
+
+
 def test_inconclusive_numeric_check_has_a_note() -> None:
     doc = cli("grad", "relu(x)", "x=1e-7", "--json", "--no-symbolic").json()
     [check] = doc["checks"]["variables"]

@@ -205,3 +205,19 @@ def test_the_cli_console_prints_brackets_as_written(capsys: pytest.CaptureFixtur
     console = make_console()
     console.print("[bold]x[/bold] and :x:")
     assert capsys.readouterr().out.strip() == "[bold]x[/bold] and :x:"
+
+
+def test_a_long_gate_table_shows_its_first_and_last_rows() -> None:
+    from gradcalc.render.table import MAX_GATE_ROWS
+
+    formula = " + ".join(f"x^{k}" for k in range(2, 2 + MAX_GATE_ROWS))  # x, then two gates a term but the first
+    result = gradient(formula, {"x": 1.0}, symbolic=False)
+    buffer = StringIO()
+    Console(file=buffer, width=400, color_system=None).print(gate_table(result, boxed=box.ASCII2))
+    lines = buffer.getvalue().splitlines()
+    labels = [line.split("|")[1].strip() for line in lines if line.startswith("|")]
+    rows = [label for label in labels[1:] if label]  # past the header; a cell of two lines adds an empty one
+    assert rows[0] == "x" and rows[-1] == "f"
+    assert len(rows) == MAX_GATE_ROWS + 1  # the ellipsis row between the halves
+    gates = sum(node.kind != "const" for node in result.tape.nodes)
+    assert f"{gates - MAX_GATE_ROWS:,} more nodes (--json lists every node)" in "\n".join(lines)

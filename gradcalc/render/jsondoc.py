@@ -65,6 +65,7 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
     doc["conventions"] = [
         {"node": k.node, "name": k.label, "note": k.note, "variables": k.variables} for k in result.kinks
     ]
+    doc["conventions_more"] = result.kinks_more
     doc["tie"] = result.tie
     doc["warnings"] = result.warnings
     return doc

@@ -104,6 +104,8 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
         rows,
     )  # fmt: skip
     notes = [f"non-differentiable point at {k.label}: {k.note}" for k in result.kinks]
+    if result.kinks_more:
+        notes.append(f"and {result.kinks_more:,} more gates at non-differentiable points")
     if result.symbolic.state in ("skipped", "partial"):
         notes.append(f"SymPy check {result.symbolic.state}: {result.symbolic.reason}")
     if notes:

@@ -20,6 +20,11 @@ __all__ = ["PlainTable", "brief_report", "full_report", "gate_table", "gradient_
            "summary"]
 
 STATUS_STYLE = {AGREE: "green", KINK: "yellow", DISAGREE: "bold red"}
+DERIVATIVE_WIDTH = 60
+# Rows of the gate table at the most: past it, the first and the last half of
+# them (a generated formula's 100,000 rows would take rich a minute, and no
+# reader); --json lists every node.
+MAX_GATE_ROWS = 200
 
 
 class PlainTable(Table):
@@ -35,7 +40,6 @@ class PlainTable(Table):
     def add_row(self, *renderables: RenderableType | None, style: Any = None, end_section: bool = False) -> None:
         cells = [Text(cell) if isinstance(cell, str) else cell for cell in renderables]
         super().add_row(*cells, style=style, end_section=end_section)
-DERIVATIVE_WIDTH = 60
 
 
 def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
@@ -55,9 +59,16 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     table.add_column("downstream = upstream × local", justify="right", style="red")
     table.add_column("pattern")
     uses = fanout(tape)
-    for i, node in enumerate(tape.nodes):
-        if node.kind == CONST:
+    shown = [i for i, node in enumerate(tape.nodes) if node.kind != CONST]
+    if len(shown) > MAX_GATE_ROWS:
+        half = MAX_GATE_ROWS // 2
+        left_out = len(shown) - 2 * half
+        shown = [*shown[:half], -1, *shown[-half:]]
+    for i in shown:
+        if i < 0:
+            table.add_row("…", f"{left_out:,} more nodes (--json lists every node)", "", "", "", "", "")
             continue
+        node = tape.nodes[i]
         upstream = fmt(bp.grads[i], digits) if bp.needs[i] else "—"
         local_cell = down_cell = ""
         loc = bp.locals[i]
@@ -144,6 +155,8 @@ def notes(result: GradResult) -> list[RenderableType]:
     lines: list[RenderableType] = []
     for k in result.kinks:
         lines.append(Text(f"non-differentiable point at {k.label}: {k.note}", style="yellow"))
+    if result.kinks_more:
+        lines.append(Text(f"and {result.kinks_more:,} more gates at non-differentiable points", style="yellow"))
     for v in result.variables:
         for note in v.notes:  # e.g. a central difference that changes with its step
             lines.append(Text(f"{v.name}: {note}", style="yellow"))
