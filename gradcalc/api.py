@@ -10,16 +10,18 @@ import contextlib
 import gc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import checks
-from .budget import Budgeted
 from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
 from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
 from .parser import Program, parse_program
 from .tape import GATE, Backprop, Tape, backward, build, check_forward, choose_math, finite, forward, jvp
 from .values import resolve_inputs
+
+if TYPE_CHECKING:
+    from .budget import Budgeted
 
 DEFAULT_SYMBOLIC_BUDGET = 5.0
 # Gates at non-differentiable points listed one by one (with the variables below

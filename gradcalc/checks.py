@@ -17,10 +17,12 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .budget import Budgeted, Emit
 from .tape import Backprop, Tape, forward, jvp
+
+if TYPE_CHECKING:
+    from .budget import Budgeted, Emit
 
 EPS = 2.0**-52
 
@@ -122,6 +124,8 @@ def largest(vals: list[Any]) -> float:
 def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Budgeted:
     """Begin the SymPy check in a child process; ``collect()`` it later."""
     point = dict(point)
+
+    from .budget import Budgeted  # the child process and its pipe: only for the SymPy check
 
     def work(emit: Emit) -> None:
         from .symbolic import derivatives
