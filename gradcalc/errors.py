@@ -153,8 +153,10 @@ def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
             best = (d, cand)
     if best is None:
         return None
-    limit = max(1, min(len(name), len(best[1])) // 3)
-    return best[1] if best[0] <= limit else None
+    # Near enough: a third of the shorter word's letters changed, at least one, and something
+    # in common (any one letter is one edit from any other: y is no typo of T, but of yy).
+    d, near = best
+    return near if d <= max(1, min(len(name), len(near)) // 3) and d < max(len(name), len(near)) else None
 
 
 def _edit_distance(a: str, b: str) -> int:

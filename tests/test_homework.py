@@ -207,7 +207,7 @@ def test_a_program_names_its_intermediates() -> None:
 @pytest.mark.parametrize(
     ("grads", "nodes", "upstreams", "message", "hint"),
     [
-        (("v=1",), (), (), "'v' is not a variable", "did you mean"),
+        (("v=1",), (), (), "'v' is not a variable", "the variables are x, y, z"),
         (("q=1",), (), (), "'q' is an intermediate node", "--expect-upstream q="),
         ((), ("nope=1",), (), "no node called 'nope'", "the nodes are"),
         ((), (), ("hidden=1",), "no node called 'hidden'", "the nodes are"),

@@ -727,11 +727,6 @@ def test_the_internal_error_object_has_every_key(monkeypatch: pytest.MonkeyPatch
     assert set(strict_json(r.stdout)["error"]) == {"message", "kind", "span", "line", "column", "hint", "source"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tape._Builder.function suggests the one-letter function T for any unknown one-letter call: "
-    "y(2) says \"did you mean 'T'?\"",
-)
 def test_an_unknown_one_letter_call_is_not_t() -> None:
     err = json_error(run("grad", "y(2)", "y=1", "--json"))
     assert "'T'" not in (err["hint"] or "")
