@@ -137,7 +137,25 @@ def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any]
             near = closest(name, list(tape.variables))
             extra = f" (did you mean {near!r}?)" if near else ""
             warnings.append(f"{name!r} is not used by the formula; its value is ignored{extra}")
+    warnings += _unused_defaults(tape)
     return inputs, warnings
+
+
+def _unused_defaults(tape: Tape) -> list[str]:
+    """Program inputs (``x = 1``) that no gate reads: ``x = 1; x = 2; x^2`` means x^2 at the constant 2."""
+    if not tape.defaults:
+        return []
+    used = {tape.output}
+    for node in tape.nodes:
+        used.update(node.args)
+    found = []
+    for name in tape.defaults:
+        i = tape.variables.get(name)
+        if i is None or i in used:
+            continue
+        why = "it is assigned again before any use" if tape.bindings.get(name, i) != i else "nothing uses it"
+        found.append(f"the input {name!r} is never used ({why}), so its gradient is 0")
+    return found
 
 
 def _value(v: Any) -> Any:

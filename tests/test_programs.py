@@ -269,3 +269,24 @@ def test_long_program_is_fast_and_exact() -> None:
     r = gradient(text, symbolic=False, numeric=False)
     assert math.isclose(r.value, 250.0, rel_tol=REL)
     assert r.gradients == {"x": 500.0, "c": 1.0}
+
+
+def test_an_input_replaced_before_any_use_is_a_warning() -> None:
+    # x = 1 makes x an input; x = 2 rebinds the name to a constant, so f = 2^2 and x's gradient is 0.
+    r = gradient("x = 1; x = 2; x^2", {}, symbolic=False)
+    assert (r.value, r.gradients) == (4.0, {"x": 0.0})
+    assert r.warnings == ["the input 'x' is never used (it is assigned again before any use), so its gradient is 0"]
+
+
+def test_an_input_updated_from_itself_is_used_and_not_warned() -> None:
+    # w = w - 0.1*2*w = 0.8 w; f = (0.8 w)^2 = 0.64 w^2, so ∂f/∂w = 1.28 w = 1.28 at w = 1.
+    r = gradient("w = 1; w = w - 0.1*2*w; w^2", {}, symbolic=False)
+    assert r.value == pytest.approx(0.64)
+    assert r.gradients["w"] == pytest.approx(1.28)
+    assert r.warnings == []
+
+
+def test_an_input_nothing_uses_is_a_warning() -> None:
+    r = gradient("x = 1; y = 2; f = x*3", {}, symbolic=False)
+    assert r.gradients == {"x": 3.0, "y": 0.0}
+    assert r.warnings == ["the input 'y' is never used (nothing uses it), so its gradient is 0"]
