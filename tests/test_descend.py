@@ -551,3 +551,18 @@ def test_readme_training_transcripts(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert run_transcript_command(command, tmp_path) == expected, command
         checked += 1
     assert checked >= 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--steps", "5", "--batch-size", "3"), "--batch-size needs --data: it schedules passes over its rows"),
+        (("--epochs", "2", "--batch-size", "3"), "--batch-size and --epochs need --data"),
+        (("--data", str(SAMPLES / "linear.csv"), "--steps", "7"), "--steps counts plain steps on the formula"),
+    ],
+)
+def test_steps_and_epochs_do_not_mix(args: tuple[str, ...], message: str) -> None:
+    # An option that the run would ignore is bad input, not silence.
+    run = cli("descend", "(w*x + b - y)^2", "w=0", "b=0", "x=1", "y=3", "--lr", "0.05", *args, "--json")
+    assert run.exit_code == 2
+    assert message in strict_json(run.stdout)["error"]["message"]

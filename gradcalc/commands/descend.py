@@ -35,8 +35,9 @@ def descend(
                      "that is not a data column).", show_default=False),
     ] = None,
     steps: Annotated[
-        int, typer.Option("--steps", min=1, help="Steps of plain gradient descent (without --data).")
-    ] = 100,
+        int | None, typer.Option("--steps", min=1, help="Steps of plain gradient descent (without --data; "
+                                 "default 100).", show_default=False)
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="CSV file with a header row; its columns bind to the formula's variables.",
@@ -47,7 +48,9 @@ def descend(
         typer.Option("--batch-size", min=1, help="Rows per iteration (default: all rows, full batch).",
                      show_default=False),
     ] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")] = 1,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", min=1, help="Passes over the data (default 1).", show_default=False)
+    ] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
     plot: Annotated[
@@ -89,10 +92,11 @@ def descend(
                 raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
             dataset = read_csv(csv_text, str(data))
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
+        _check_schedule(data is not None, steps, batch_size, epochs)
         with _progress(as_json) as tick:
             result = run(
-                text, given, lr=lr, params=chosen, steps=steps, data=dataset, batch_size=batch_size,
-                epochs=epochs, shuffle=shuffle, seed=seed, tie=tie, output=output, name=name, progress=tick,
+                text, given, lr=lr, params=chosen, steps=steps or 100, data=dataset, batch_size=batch_size,
+                epochs=epochs or 1, shuffle=shuffle, seed=seed, tie=tie, output=output, name=name, progress=tick,
             )
     except GradcalcError as err:
         fail(err, as_json)
@@ -109,6 +113,19 @@ def descend(
     else:
         _print(result, digits, plot)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
+
+
+def _check_schedule(with_data: bool, steps: int | None, batch_size: int | None, epochs: int | None) -> None:
+    """--steps counts plain steps; --batch-size and --epochs schedule passes over --data: never both."""
+    if with_data and steps is not None:
+        raise GradcalcError("--steps counts plain steps on the formula; with --data the run is counted in epochs",
+                            kind="usage", hint="give --epochs N (and --batch-size B) instead of --steps")
+    if not with_data:
+        given = [flag for flag, v in (("--batch-size", batch_size), ("--epochs", epochs)) if v is not None]
+        if given:
+            verb = "need --data: they schedule" if len(given) > 1 else "needs --data: it schedules"
+            raise GradcalcError(f"{' and '.join(given)} {verb} passes over its rows",
+                                kind="usage", hint="give --data FILE.csv, or --steps N for plain steps")
 
 
 class _progress:
