@@ -128,8 +128,9 @@ def gradient(
     if tie not in TIE_MODES:
         raise ValueError(f"tie must be one of {TIE_MODES}")
     with paused_gc():
-        program = formula if isinstance(formula, Program) else parse_program(formula, name)
-        tape = build(program, output)
+        # The program is a temporary: its postfix code, about a third of the memory of a large
+        # formula, is freed before the passes allocate theirs.
+        tape = build(formula if isinstance(formula, Program) else parse_program(formula, name), output)
     if fuse:
         from .fuse import fuse as fuse_gates
 
