@@ -142,7 +142,7 @@ def test_scale_engines_agree_with_gradcalc_when_installed(quick: dict[str, Any],
     if importlib.util.find_spec(engine) is None:
         for row in quick["scale"]["rows"]:
             assert "not installed" in row[engine]["error"]
-        pytest.skip(f"{engine} is not installed (pip install -e '.[bench]')")
+        pytest.skip(f"{engine} is not installed (pip install '.[bench]')")
     for row in quick["scale"]["rows"]:
         assert row[engine]["agrees_with_gradcalc"] is True
         for name, v in row[engine]["gradients"].items():
