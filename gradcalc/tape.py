@@ -552,16 +552,16 @@ def check_forward(tape: Tape, vals: list[Any], m: Any = None) -> None:
     node = tape.nodes[i]
     xs = [vals[j] for j in node.args]
     gate = f"{node.label} = {tape.gate_text(i)}"
-    inputs = ", ".join(
-        f"{tape.nodes[j].label} = {_short(vals[j])}" for j in node.args if tape.nodes[j].kind != CONST
-    )
+    shown = [f"{tape.nodes[j].label} = {_short(vals[j])}" for j in node.args if tape.nodes[j].kind != CONST]
+    inputs = ", ".join(shown)
+    are = "s are" if len(shown) > 1 else " is"
     problem = node.op.domain(m, xs) if node.op is not None and node.op.domain else None
     if problem:
         raise GradcalcError(
             f"{problem} in gate {gate}",
             kind="domain",
             span=node.span,
-            hint=f"its input{'s are' if ', ' in inputs else ' is'} {inputs}; choose values inside its domain",
+            hint=f"its input{are} {inputs}; choose values inside its domain",
             source=tape.source,
         )
     what = "not a number" if not _any_inf(vals[i]) else "infinite"
@@ -569,7 +569,8 @@ def check_forward(tape: Tape, vals: list[Any], m: Any = None) -> None:
         f"overflow: gate {gate} is {what}",
         kind="overflow",
         span=node.span,
-        hint=f"its inputs are {inputs or 'constants'}; 64-bit floats reach about 1.8e308",
+        hint=f"its input{are} {inputs}; 64-bit floats reach about 1.8e308" if shown
+        else "its inputs are constants; 64-bit floats reach about 1.8e308",
         source=tape.source,
     )
 
@@ -577,9 +578,9 @@ def check_forward(tape: Tape, vals: list[Any], m: Any = None) -> None:
 def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
-    from .tensor import np
+    from .render.numbers import fmt  # a leaf module: numbers as the tables show them
 
-    return np.array2string(np.asarray(v), precision=4, threshold=6)
+    return fmt(v, 4)  # [-1, 2], not NumPy's [-1.  2.]
 
 
 def _any_inf(v: Any) -> bool:

@@ -478,3 +478,11 @@ def test_norm_mean_and_indexing_equal_scalar_program(data: st.DataObject) -> Non
     scalar = gradient(f"{norm} * {mean} + W10 * x0 - {relus}", {**scalar_values("W", w), **scalar_values("x", x)},
                       symbolic=False, numeric=False)
     compare(tensor, scalar, {"W": w, "x": x})
+
+
+def test_a_domain_error_shows_a_vector_input_as_the_tables_do() -> None:
+    run = cli("grad", "sum(relu(log(v)))", "v=[-1, 2.5]", "--json")
+    assert run.exit_code == 2
+    error = strict_json(run.stdout)["error"]
+    assert error["message"] == "log of a negative number in gate q = log(v)"
+    assert error["hint"] == "its input is v = [-1, 2.5]; choose values inside its domain"
