@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -173,3 +174,27 @@ def test_one_document_on_stdout_even_with_warnings() -> None:
     assert run.stdout.startswith("{") and run.stdout.rstrip().endswith("}")
     assert strict_json(run.stdout)["warnings"] == ["'speed' is not used by the formula; its value is ignored"]
     assert run.stderr.startswith("warning: ")
+
+
+def test_a_small_document_is_indented_as_json_dumps_does() -> None:
+    from gradcalc.api import gradient
+    from gradcalc.render.jsondoc import dumps, result_doc
+
+    doc = result_doc(gradient("(x+y)*z", {"x": -2, "y": 5, "z": -4}))
+    assert dumps(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def test_a_large_document_puts_each_node_on_one_line() -> None:
+    # 400 squares: 1,199 nodes, far past what the indenting encoder handles quickly.
+    from gradcalc.api import gradient
+    from gradcalc.render.jsondoc import dumps, result_doc
+
+    formula = " + ".join(f"x{i}*x{i}" for i in range(400))
+    doc = result_doc(gradient(formula, {f"x{i}": float(i) for i in range(400)}, symbolic=False))
+    text = dumps(doc)
+    assert json.loads(text) == doc
+    lines = text.splitlines()
+    assert '    "x399": 798.0' in lines  # ∂/∂x399 of x399² at 399, one gradient a line
+    node_lines = [line for line in lines if line.startswith('    {"id": ')]
+    assert len(node_lines) == len(doc["nodes"]) == 1199
+    assert json.loads(node_lines[-1].rstrip(","))["name"] == "f"
