@@ -167,3 +167,15 @@ def test_one_input_needs_no_seed() -> None:
     run = cli("trace", "x^3", "x=2", "--mode", "forward")
     assert run.exit_code == 0
     assert run.stdout.rstrip().splitlines()[-1] == "f = v₁ = 8;  ∂f/∂x = v̇₁ = 12"
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_a_long_trace_shows_its_first_and_last_rows(mode: str) -> None:
+    # 150 terms x*k: x, then 150 products and 149 sums, 300 rows of the primal trace.
+    formula = " + ".join(f"x*{k}" for k in range(1, 151))
+    run = cli("trace", formula, "x=2", "--mode", mode)
+    assert run.exit_code == 0
+    assert "| …  " in run.stdout
+    assert "100 more rows (--json lists every row)" in run.stdout  # 300 rows, 200 shown
+    # ∂f/∂x = 1 + 2 + ... + 150 = 11325, still in the closing line.
+    assert "11325" in run.stdout.splitlines()[-1]

@@ -1,7 +1,7 @@
 """`gradcalc trace`: the evaluation trace (Wengert list) of the AD textbooks, forward or reverse."""
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -99,6 +99,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich.table import Table
 
     from ..render.numbers import fmt
+    from ..render.table import ends
     from ..trace import FORWARD, bar, dot, v_name
 
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
@@ -113,7 +114,12 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
         for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right"),
                                 ("tangent expression", "left"), ("tangent v̇", "right")):
             table.add_column(header, justify=justify)  # type: ignore[arg-type]
-        for r in t.rows:
+        head, left_out, tail = ends(t.rows)
+        for r in head:
+            table.add_row(r.name, r.label, r.expr, fmt(r.value, digits), f"{dot(r.index)} = {r.tangent_expr}",
+                          fmt(r.tangent, digits))
+        _left_out(table, left_out, 6)
+        for r in tail:
             table.add_row(r.name, r.label, r.expr, fmt(r.value, digits), f"{dot(r.index)} = {r.tangent_expr}",
                           fmt(r.tangent, digits))
         parts.append(table)
@@ -126,12 +132,20 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     primal = Table(box=boxed)
     for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right")):
         primal.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for r in t.rows:
+    head, left_out, tail = ends(t.rows)
+    for r in head:
+        primal.add_row(r.name, r.label, r.expr, fmt(r.value, digits))
+    _left_out(primal, left_out, 4)
+    for r in tail:
         primal.add_row(r.name, r.label, r.expr, fmt(r.value, digits))
     adjoint = Table(box=boxed)
     for header, justify in (("v̄", "left"), ("expression", "left"), ("value", "right")):
         adjoint.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for s in t.steps:
+    steps, left_out, last = ends(t.steps)
+    for s in steps:
+        adjoint.add_row(bar(s.target), s.expr, fmt(s.value, digits))
+    _left_out(adjoint, left_out, 3)
+    for s in last:
         adjoint.add_row(bar(s.target), s.expr, fmt(s.value, digits))
     parts += [
         primal,
@@ -143,3 +157,9 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     )
     parts.append(f"{out} = {v_name(t.output)} = {fmt(t.value, digits)}" + (f";  {grads}" if grads else ""))
     return parts
+
+
+def _left_out(table: Any, count: int, columns: int) -> None:
+    """The row between the first and last rows of a long trace."""
+    if count:
+        table.add_row("…", f"{count:,} more rows (--json lists every row)", *[""] * (columns - 2))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -25,6 +25,7 @@ DERIVATIVE_WIDTH = 60
 # them (a generated formula's 100,000 rows would take rich a minute, and no
 # reader); --json lists every node.
 MAX_GATE_ROWS = 200
+Row = TypeVar("Row")
 
 
 class PlainTable(Table):
@@ -59,12 +60,8 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     table.add_column("downstream = upstream × local", justify="right", style="red")
     table.add_column("pattern")
     uses = fanout(tape)
-    shown = [i for i, node in enumerate(tape.nodes) if node.kind != CONST]
-    if len(shown) > MAX_GATE_ROWS:
-        half = MAX_GATE_ROWS // 2
-        left_out = len(shown) - 2 * half
-        shown = [*shown[:half], -1, *shown[-half:]]
-    for i in shown:
+    head, left_out, tail = ends([i for i, node in enumerate(tape.nodes) if node.kind != CONST])
+    for i in [*head, -1, *tail] if left_out else head:
         if i < 0:
             table.add_row("…", f"{left_out:,} more nodes (--json lists every node)", "", "", "", "", "")
             continue
@@ -95,6 +92,14 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
             pattern(tape, i, uses),
         )
     return table
+
+
+def ends(rows: list[Row], limit: int = MAX_GATE_ROWS) -> tuple[list[Row], int, list[Row]]:
+    """Rows for a table of at most ``limit``: the first and last half, and how many are left out between."""
+    if len(rows) <= limit:
+        return rows, 0, []
+    half = limit // 2
+    return rows[:half], len(rows) - 2 * half, rows[-half:]
 
 
 def _derivative_text(derivative: object) -> str:
