@@ -221,3 +221,19 @@ def test_a_long_gate_table_shows_its_first_and_last_rows() -> None:
     assert len(rows) == MAX_GATE_ROWS + 1  # the ellipsis row between the halves
     gates = sum(node.kind != "const" for node in result.tape.nodes)
     assert f"{gates - MAX_GATE_ROWS:,} more nodes (--json lists every node)" in "\n".join(lines)
+
+
+def test_a_long_gradient_table_keeps_its_ends_and_every_variable_not_simply_agreeing() -> None:
+    # 250 variables x0..x249 (few enough for a check per variable); relu(x120) at 0 is a kink:
+    # backprop says 2*0 + 0, the central difference 0.5, so x120's check is "≈ convention".
+    formula = " + ".join(f"x{i}*x{i}" for i in range(250)) + " + relu(x120)"
+    values = {f"x{i}": 1.0 for i in range(250)} | {"x120": 0.0}
+    result = gradient(formula, values, symbolic=False)
+    assert result.directional is None and result.variables[120].status == "kink"
+    buffer = StringIO()
+    Console(file=buffer, width=400, color_system=None).print(gradient_table(result, boxed=box.ASCII2))
+    labels = [line.split("|")[1].strip() for line in buffer.getvalue().splitlines() if line.startswith("|")][1:]
+    assert labels[:2] == ["x0", "x1"] and labels[-1] == "x249"
+    assert "x120" in labels and "x119" not in labels and "x121" not in labels
+    assert len(labels) == 200 + 1 + 1  # the ends, x120, and the row saying what is left out
+    assert "49 more variables: --brief or --json lists them" in buffer.getvalue()

@@ -130,7 +130,15 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
     table.add_column("forward mode", justify="right")
     table.add_column("numeric", justify="right")
     table.add_column("check")
-    for v in result.variables:
+    # A long table keeps its ends, and every variable whose check does not simply agree.
+    head, left_out, tail = ends(result.variables)
+    if left_out:
+        flagged = [v for v in result.variables[len(head) : -len(tail)] if v.status != AGREE][:MAX_GATE_ROWS]
+        head, left_out = head + flagged, left_out - len(flagged)
+    for v in [*head, None, *tail] if left_out else [*head, *tail]:
+        if v is None:
+            table.add_row("…", "", "", f"{left_out:,} more variables: --brief or --json lists them")
+            continue
         derivative = _derivative_text(v.derivative)
         if len(derivative) > 3 * DERIVATIVE_WIDTH:
             derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
