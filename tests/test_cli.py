@@ -277,6 +277,35 @@ def test_a_wrong_local_gradient_is_caught_and_exits_1(monkeypatch: pytest.Monkey
     assert doc["gradients"]["z"] == 6.0
 
 
+LARGE = " + ".join(f"x{i}*x{i}" for i in range(300))  # 300 variables x 899 nodes: past the per-variable checks
+LARGE_VALUES = [f"x{i}={i / 100}" for i in range(300)]
+
+
+def test_a_large_graph_is_checked_along_one_random_direction() -> None:
+    doc = cli("grad", LARGE, *LARGE_VALUES, "--json", "--no-symbolic").json()
+    d = doc["checks"]["directional"]
+    # f = sum x_i^2, so the gradient is 2 x and its dot product with v is sum 2 x_i v_i.
+    expected = sum(2 * (i / 100) * d["direction"][f"x{i}"] for i in range(300))
+    assert d["reverse"] == pytest.approx(expected, rel=1e-12)
+    assert d["forward"] == pytest.approx(expected, rel=1e-12)
+    assert d["numeric"] == pytest.approx(expected, rel=1e-6)
+    assert d["agree"] is True and doc["status"] == "ok"
+    run = cli("grad", LARGE, *LARGE_VALUES, "--no-symbolic")
+    rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| x")}
+    assert "✓ along v" in rows["x7"]  # checked only as part of the sum along v, and the table says so
+    assert run.stdout.rstrip().endswith("✓ all 300 gradients agree along a random direction")
+
+
+def test_a_wrong_local_gradient_on_a_large_graph_fails_the_direction(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = dataclasses.replace(ops.OPS["mul"], local=lambda m, xs, out: (xs[1], 2 * xs[0]))
+    monkeypatch.setitem(tape.OPS, "mul", wrong)
+    run = cli("grad", LARGE, *LARGE_VALUES, "--no-symbolic")
+    assert run.exit_code == 1
+    rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| x")}
+    assert "? along v" in rows["x7"]
+    assert run.stdout.rstrip().endswith("✗ check failed for the random direction")
+
+
 def test_internal_error_is_exit_3_without_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,7 @@ from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
+from .words import along_v
 
 LATEX_TEXT_LIMIT = 4_000  # characters of one derivative; longer ones are not printed
 EXPLAIN_PATHS = 4  # paths written out per variable in the chain-rule block
@@ -135,7 +136,10 @@ def collect_latex(result: GradResult, seconds: float) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def verdict(v: VariableCheck) -> str:
+def verdict(result: GradResult, v: VariableCheck) -> str:
+    """The words of :func:`gradcalc.render.words.verdict`, without its signs and lists."""
+    if v.status == AGREE and along_v(result) is not None:
+        return "along $v$" if along_v(result) else "? along $v$"
     return {AGREE: "agree", KINK: "convention", DISAGREE: "disagree"}.get(v.status, "not finite")
 
 
@@ -200,7 +204,7 @@ def gradient_tabular(result: GradResult, digits: int = DEFAULT_DIGITS) -> str:
     for v in result.variables:
         cells = [f"${latex_name(v.name)}$"]
         cells += [f"${number(x, digits)}$" for x in (v.value, v.gradient, v.symbolic, v.forward, v.numeric)]
-        cells.append(verdict(v))
+        cells.append(verdict(result, v))
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines)

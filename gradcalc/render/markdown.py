@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ..api import AGREE, DISAGREE, KINK, GradResult, VariableCheck
+from ..api import GradResult
 from ..explain import Explanation
 from ..tape import CONST, GATE
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
+from .words import overall, verdict
 
 
 def cell(text: str) -> str:
@@ -24,16 +25,6 @@ def table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(rule[a] for a in aligns) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
-
-
-def verdict(v: VariableCheck) -> str:
-    if v.status == AGREE:
-        return "✓ agree"
-    if v.status == KINK:
-        return "≈ convention" + (f" ({', '.join(v.disagreeing)} differ)" if v.disagreeing else "")
-    if v.status == DISAGREE:
-        return "✗ disagree: " + ", ".join(v.disagreeing)
-    return "✗ not finite"
 
 
 def heading(result: GradResult, digits: int) -> list[str]:
@@ -95,7 +86,7 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
             fmt(v.symbolic, digits),
             fmt(v.forward, digits),
             fmt(v.numeric, digits),
-            verdict(v),
+            verdict(result, v),
         ])  # fmt: skip
     lines += table(
         ["variable", "value", f"∂{out}/∂variable (backprop)", "symbolic derivative (SymPy)", "SymPy",
@@ -110,9 +101,7 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
         notes.append(f"SymPy check {result.symbolic.state}: {result.symbolic.reason}")
     if notes:
         lines += [""] + [f"- {cell(n)}" for n in notes]
-    n = len(result.variables)
-    status = f"✓ all {n} gradient{'s' * (n != 1)} agree" if result.ok else "✗ a check failed"
-    lines += ["", f"**{out} = {fmt(result.value, digits)}** — {status}"]
+    lines += ["", f"**{out} = {fmt(result.value, digits)}** — {overall(result)}"]
     if explanation is not None:
         from .explain import explanation_text
 

@@ -9,17 +9,18 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..api import AGREE, DISAGREE, KINK, GradResult
+from ..api import AGREE, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..tape import CONST, GATE
 from .brief import brief_report
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
+from .words import overall, verdict
 
 __all__ = ["PlainTable", "brief_report", "full_report", "gate_table", "gradient_table", "make_console", "notes",
            "summary"]
 
-STATUS_STYLE = {AGREE: "green", KINK: "yellow", DISAGREE: "bold red"}
+VERDICT_STYLE = {"✓": "green", "≈": "yellow", "✗": "bold red", "?": "bold red"}  # by the verdict's first sign
 DERIVATIVE_WIDTH = 60
 # Rows of the gate table at the most: past it, the first and the last half of
 # them (a generated formula's 100,000 rows would take rich a minute, and no
@@ -142,15 +143,8 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
         derivative = _derivative_text(v.derivative)
         if len(derivative) > 3 * DERIVATIVE_WIDTH:
             derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
-        if v.status == AGREE:
-            verdict = Text("✓ agree", style="green")
-        elif v.status == KINK:
-            differ = f" ({', '.join(v.disagreeing)} differ)" if v.disagreeing else ""
-            verdict = Text("≈ convention" + differ, style="yellow")
-        elif v.status == DISAGREE:
-            verdict = Text("✗ disagree: " + ", ".join(v.disagreeing), style="bold red")
-        else:
-            verdict = Text("✗ not finite", style="bold red")
+        text = verdict(result, v)
+        verdict_cell = Text(text, style=VERDICT_STYLE[text[0]])
         table.add_row(
             v.name,
             fmt(v.value, digits),
@@ -159,7 +153,7 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
             fmt(v.symbolic, digits),
             fmt(v.forward, digits),
             fmt(v.numeric, digits),
-            verdict,
+            verdict_cell,
         )
     return table
 
@@ -197,12 +191,8 @@ def notes(result: GradResult) -> list[RenderableType]:
 
 
 def summary(result: GradResult, digits: int = DEFAULT_DIGITS) -> Text:
-    n = len(result.variables)
     head = f"{result.output_label} = {fmt(result.value, digits)}   "
-    if result.ok:
-        return Text(head) + Text(f"✓ all {n} gradient{'s' * (n != 1)} agree", style="bold green")
-    bad = [v.name for v in result.variables if v.status not in (AGREE, KINK)]
-    return Text(head) + Text(f"✗ check failed for {', '.join(bad) or 'the random direction'}", style="bold red")
+    return Text(head) + Text(overall(result), style="bold green" if result.ok else "bold red")
 
 
 def full_report(result: GradResult, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
