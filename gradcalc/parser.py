@@ -153,13 +153,13 @@ def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
         pieces = _PIECE_RE.findall(text)
         kinds: list[str | None] = list(map(_FIRST_KIND.get, map(_first, pieces)))
         if None not in kinds:
-            starts = list(accumulate(map(len, pieces), initial=0))
             keep = list(map(_KEPT.__contains__, kinds))
+            _check_count(sum(keep))  # before the positions, the largest lists
+            starts = list(accumulate(map(len, pieces), initial=0))
             texts = list(compress(pieces, keep))
             if "**" in text:
                 texts = ["^" if t == "**" else t for t in texts]
             out = (list(compress(kinds, keep)), texts, list(compress(starts, keep)), list(compress(starts[1:], keep)))
-            _check_count(len(texts))
             return out  # type: ignore[return-value]
     tokens = _tokenize_slow(text)
     return [t.kind for t in tokens], [t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens]

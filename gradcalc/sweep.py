@@ -72,7 +72,7 @@ def sweep_of(tape: Tape, m: Any = None, inputs: Mapping[str, Any] | None = None)
     if cached is False:
         return None
     if cached is None or cached.nodes is not tape.nodes or cached.output != tape.output:
-        cached = Sweep(tape, m.tie if m is not None else DEFAULT_TIE)
+        cached = Sweep(tape, m.tie if m is not None else DEFAULT_TIE, min_share=MIN_VECTOR_SHARE)
         if cached.vector_share < MIN_VECTOR_SHARE:
             tape._sweep = False
             return None
@@ -169,9 +169,13 @@ class Sweep:
     """
 
     def __init__(
-        self, tape: Tape, tie: str = DEFAULT_TIE, vector_min: int | None = None, chain_min: int | None = None
+        self, tape: Tape, tie: str = DEFAULT_TIE, vector_min: int | None = None, chain_min: int | None = None,
+        min_share: float = 0.0,
     ) -> None:
-        """``vector_min`` and ``chain_min`` (tests) override VECTOR_MIN_GATES and CHAIN_MIN_GATES."""
+        """``vector_min`` and ``chain_min`` (tests) override VECTOR_MIN_GATES and CHAIN_MIN_GATES.
+
+        Below ``min_share`` of vectorized gates the schedule stops at its levels and
+        groups, with no steps: the tape is not worth sweeping (see ``sweep_of``)."""
         import numpy as np
 
         if tape.has_tensors:
@@ -228,6 +232,9 @@ class Sweep:
         chains = self._chains(sched, ~np.repeat(big, sizes), table, CHAIN_MIN_GATES if chain_min is None else chain_min)
         covered = int(sizes[big].sum()) + sum(e - h for h, e in chains)
         self.vector_share = covered / max(1, len(sched))
+        self.steps: list[_Step] = []
+        if self.vector_share < min_share:  # sweep_of will not use it: spare the runs' set-up (seconds on a long chain)
+            return
 
         # Steps: each big group alone; the small groups between two big ones
         # make one stretch, cut by its chains of + and - into runs and chains.
@@ -261,7 +268,7 @@ class Sweep:
                 steps.append(len(run_ranges))
                 run_ranges.append((lo, hi))
         runs = self._runs(sched, run_ranges, table)
-        self.steps: list[_Step] = [runs[s] if isinstance(s, int) else s for s in steps]
+        self.steps = [runs[s] if isinstance(s, int) else s for s in steps]
 
     # -- building -------------------------------------------------------
 
@@ -302,11 +309,11 @@ class Sweep:
             active = rising
             k += 1
         if active.size:
-            self._tail_levels(level, gates[active], a0[active], a1[active], set(gates[wide].tolist()))
+            self._tail_levels(level, gates[active], a0[active], a1[active], gates[wide])
         return level
 
     def _tail_levels(
-        self, level: NDArray[Any], tail: NDArray[Any], a0: NDArray[Any], a1: NDArray[Any], wide: set[int]
+        self, level: NDArray[Any], tail: NDArray[Any], a0: NDArray[Any], a1: NDArray[Any], wide_gates: NDArray[Any]
     ) -> None:
         """The levels of the gates still rising after the NumPy rounds (``tail``, in tape order).
 
@@ -323,7 +330,8 @@ class Sweep:
         inside[tail] = True
         in0, in1 = inside[a0], inside[a1]
         merges = in0 & in1 & (a0 != a1)
-        if merges.any() or any(i in wide for i in tail.tolist()):
+        if merges.any() or (wide_gates.size and np.isin(tail, wide_gates).any()):
+            wide = set(wide_gates.tolist())
             got: dict[int, int] = {}
             get = got.get
             for i, x, y, lx, ly in zip(tail.tolist(), a0.tolist(), a1.tolist(), level[a0].tolist(),

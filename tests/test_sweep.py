@@ -509,6 +509,9 @@ def test_narrow_tapes_keep_the_loops(monkeypatch: pytest.MonkeyPatch) -> None:
     tape = tape_of(text)
     assert sweep_of(tape) is None and tape._sweep is False
     assert math.isfinite(forward(tape, {"x": 0.5, "y": 1.1})[tape.output])
+    # Found out from the levels alone: the runs of scalar steps are never set up for it.
+    assert Sweep(tape, min_share=sweep_module.MIN_VECTOR_SHARE).steps == []
+    assert Sweep(tape).steps != []
 
 
 # ---------------------------------------------------------------------------

@@ -378,15 +378,18 @@ def run_atheris(fuzzer: Fuzzer, seconds: float, artifacts: str | None, verbose: 
 def limits() -> None:
     """Time the cases too big for the test suite: near the size limit, and a 10 MB formula."""
     from gradcalc.cli import MAX_SOURCE_CHARS
+    from gradcalc.parser import MAX_TOKENS
 
     half = MAX_SOURCE_CHARS // 2
+    nested = (MAX_SOURCE_CHARS - 1) // 5  # sin( and ) around x: as many as the size limit allows
     cases = [
         ("10 MB sum (past the limit)", "x+" * 5_000_000 + "x"),
         (f"{MAX_SOURCE_CHARS:,}-char sum", "x+" * (half - 1) + "x1"),
         (f"{MAX_SOURCE_CHARS:,} unary minuses", "-" * (MAX_SOURCE_CHARS - 1) + "x"),
         (f"{MAX_SOURCE_CHARS:,}-char nested parentheses", "(" * (half - 1) + "x1" + ")" * (half - 1)),
         (f"{MAX_SOURCE_CHARS:,}-char power tower", "x^" * (half - 1) + "x1"),
-        ("200,000 nested sin", "sin(" * ((MAX_SOURCE_CHARS - 1) // 5) + "x" + ")" * ((MAX_SOURCE_CHARS - 1) // 5)),
+        (f"{nested:,} nested sin", "sin(" * nested + "x" + ")" * nested),
+        (f"{MAX_TOKENS - 2:,} unary minuses (the most tokens)", "-" * (MAX_TOKENS - 2) + "x"),
     ]
     for label, formula in cases:
         start = time.monotonic()
@@ -395,7 +398,7 @@ def limits() -> None:
         doc = strict_json(out)
         what = doc["error"]["message"] if "error" in doc else f"value {doc['value']}"
         peak = _peak_mb()
-        print(f"{label:34} {len(formula):>11,} chars  exit {code}  {seconds:5.1f} s  peak {peak:5,} MB  {what[:70]}",
+        print(f"{label:48} {len(formula):>11,} chars  exit {code}  {seconds:5.1f} s  peak {peak:5,} MB  {what[:70]}",
               flush=True)  # fmt: skip
         assert code in (0, 1, 2) and TRACEBACK not in err
 
