@@ -48,6 +48,22 @@ ROUNDED = "rounded wrong"
 _FACTORS = (2.0, 3.0, 4.0, 5.0, 10.0, 100.0)
 
 LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*'*\Z")
+# One element of a vector or matrix, as the formula indexes it: v[2], W[0, 1].
+ELEMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*'*)\[ *([0-9]{1,9}) *(?:, *([0-9]{1,9}) *)?\]\Z")
+
+
+def split_label(label: str) -> tuple[str, tuple[int, ...]] | None:
+    """``W[0, 1]`` as ("W", (0, 1)), ``x`` as ("x", ()); None when it is neither."""
+    if LABEL_RE.match(label):
+        return label, ()
+    m = ELEMENT_RE.match(label)
+    if m is None:
+        return None
+    return m.group(1), tuple(int(g) for g in m.groups()[1:] if g is not None)
+
+
+def index_text(index: tuple[int, ...]) -> str:
+    return f"[{', '.join(map(str, index))}]" if index else ""
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +152,7 @@ class Expectation:
     answer: Answer
     source: Source | None = None  # where it was written, for errors about the name
     span: Span | None = None
+    index: tuple[int, ...] = ()  # one element of a vector or matrix: (2,) for v[2], (0, 1) for W[0, 1]
 
 
 _OPTIONS = {VALUE: "--expect-value", GRAD: "--expect-grad", NODE: "--expect", UPSTREAM: "--expect-upstream"}
@@ -173,15 +190,17 @@ def _pair(what: str, arg: str) -> Expectation:
     label = name.strip()
     lead = len(name) - len(name.lstrip())
     span = (lead, lead + max(1, len(label)))
-    if not LABEL_RE.match(label):
+    parts = split_label(label)
+    if parts is None:
         raise GradcalcError(
             f"{label[:40]!r} is not a name",
             kind="usage",
             span=span,
-            hint="names start with a letter or '_' and go on with letters, digits and '_'",
+            hint="names start with a letter or '_' and go on with letters, digits and '_'; "
+            "one element of a vector or matrix is v[2] or W[0, 1]",
             source=source,
         )
-    return Expectation(what, label, parse_answer(text, source, len(name) + 1), source, span)
+    return Expectation(what, parts[0], parse_answer(text, source, len(name) + 1), source, span, parts[1])
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +255,8 @@ class Mark:
 
     @property
     def name(self) -> str:
-        return self.expectation.name
+        """As written: x, q, or one element, W[0, 1]."""
+        return self.expectation.name + index_text(self.expectation.index)
 
     @property
     def answer(self) -> Answer:
@@ -247,7 +267,7 @@ def judge(result: GradResult, expectations: Sequence[Expectation], tolerance: To
     """Judge each answer against the result; explain the wrong gradients.
 
     Raises :class:`GradcalcError` for a name that is not in the graph, or an
-    answer about a vector or matrix (answers are numbers).
+    answer about a whole vector or matrix (an answer is one number: W[0, 1] is one element).
     """
     tolerance = tolerance or Tolerance()
     tape = result.tape
@@ -262,21 +282,48 @@ def judge(result: GradResult, expectations: Sequence[Expectation], tolerance: To
             label, true = e.name, result.values[node]
         else:
             label, true = f"∂{out}/∂{e.name}", result.backprop.grads[node]
-        if not isinstance(true, int | float):
-            raise _name_error(e, f"{label} is a vector or matrix; answers are single numbers",
-                              "give answers about scalar nodes, or check tensors with gradcalc grad --json")
+        if e.index:
+            true = _element(e, label, true)
+            label += index_text(e.index)
+        elif not isinstance(true, int | float):
+            example = f"{e.name or label}[{', '.join(['0'] * _ndim(true))}]"
+            raise _name_error(e, f"{label} is a vector or matrix; an answer is one number",
+                              f"answer one element at a time, e.g. {example}=...")
         true = float(true)
         bound, rule = tolerance.bound(e.answer, true)
         marks.append(Mark(e, label, node, true, bound, rule, within(e.answer.value, true, bound)))
     for mark in marks:
         if mark.ok:
             continue
-        if mark.what in (GRAD, UPSTREAM):
+        if mark.what in (GRAD, UPSTREAM) and not mark.expectation.index:  # paths are of whole nodes
             mark.chain = chain_of(result, mark.node)
         mark.reason = diagnose(result, mark, tolerance)
         if mark.chain is not None and not (mark.reason or "").startswith(ROUNDED):  # a rounding slip has no "where"
             mark.chain.where = _where(result, mark, marks)
     return marks
+
+
+def _ndim(value: Any) -> int:
+    from .tensor import np
+
+    return int(np.ndim(value))
+
+
+def _element(e: Expectation, label: str, true: Any) -> float:
+    """The element an indexed answer is about, or a located error saying why there is none."""
+    from .tensor import np
+
+    shape = tuple(int(n) for n in np.shape(true))
+    if not shape:
+        raise _name_error(e, f"{label} is a number, not a vector or matrix", f"drop the index: {e.name}=...")
+    if len(e.index) != len(shape):
+        what = f"a vector of {shape[0]}" if len(shape) == 1 else f"a {shape[0]}×{shape[1]} matrix"
+        raise _name_error(e, f"{label} is {what}: give {len(shape)} ind{'ices' if len(shape) > 1 else 'ex'}",
+                          "a vector's element is v[2], a matrix's W[0, 1] (row, column), counted from 0")
+    if any(k >= n for k, n in zip(e.index, shape, strict=True)):
+        raise _name_error(e, f"{label}{index_text(e.index)} is outside its shape {'×'.join(map(str, shape))}",
+                          "indices count from 0")
+    return float(np.asarray(true)[e.index])
 
 
 def node_labels(tape: Tape) -> dict[str, int]:
@@ -850,9 +897,10 @@ def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source:
             raise error(f"{key} must be a table such as {{ x = 0.39 }}, not {_toml_type(answers)}", (key,),
                         value=True)
         for n, v in answers.items():
-            if not LABEL_RE.match(n):
-                raise error(f"{n!r} is not a name", (key, n))
-            expectations.append(_expectation(what, n, v, (key, n), k, where, source, error))
+            parts = split_label(n)
+            if parts is None:
+                raise error(f"{n!r} is not a name", (key, n), "one element of a vector or matrix is \"W[0, 1]\"")
+            expectations.append(_expectation(what, n, v, (key, n), k, where, source, error, parts))
     if not expectations:
         raise error("no answers to check", hint="add expect_value, expect_grad, expect or expect_upstream")
     loc = place(fkey)
@@ -882,7 +930,8 @@ def _values(raw: Any, k: int, where: _Locator, source: Source, error: Any) -> di
 
 
 def _expectation(
-    what: str, name: str, raw: Any, path: tuple[str, ...], k: int, where: _Locator, source: Source, error: Any
+    what: str, name: str, raw: Any, path: tuple[str, ...], k: int, where: _Locator, source: Source, error: Any,
+    parts: tuple[str, tuple[int, ...]] | None = None,
 ) -> Expectation:
     loc = where.keys.get((k, path))
     key = ".".join(path)
@@ -899,7 +948,8 @@ def _expectation(
         answer = parse_answer(text)
     except GradcalcError as err:
         raise error(f"{key}: {err.message}", path, err.hint, value=True) from None
-    return Expectation(what, name, answer, source, loc.key if loc else None)
+    base, index = parts or (name, ())
+    return Expectation(what, base, answer, source, loc.key if loc else None, index)
 
 
 def _typed_float(value: float, raw: str | None) -> str:

@@ -159,12 +159,14 @@ def test_the_sample_answer_file_is_all_right() -> None:
     assert doc["ok"] is True and doc["errors"] == 0 and doc["right"] == doc["total"] >= 50
 
 
-def test_the_sample_answer_file_covers_examples_1_to_8() -> None:
+def test_the_sample_answer_file_covers_examples_1_to_9() -> None:
     problems = tomllib.loads((SAMPLES / "homework.toml").read_text(encoding="utf-8"))["problem"]
     formulas = {p.get("formula") for p in problems}
     for example in EXAMPLES:
         assert example.formula in formulas, example.number
     assert any("h1 = sigmoid" in p.get("program", "") for p in problems)  # example 8 with named intermediates
+    [vectorized] = [p for p in problems if "W @ x" in p.get("program", "")]  # example 9, element by element
+    assert vectorized["expect_grad"]["W[1, 0]"] == "0.104" and vectorized["expect_grad"]["x[1]"] == "0.636"
 
 
 def test_the_wrong_sample_names_its_wrong_answer() -> None:

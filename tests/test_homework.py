@@ -227,13 +227,56 @@ def test_no_gradient_flows_into_a_constant_part() -> None:
         marks("x*(2+3)", {"x": 1}, upstreams=("q=1",))
 
 
-def test_an_answer_about_a_vector_is_refused() -> None:
+def test_an_answer_about_a_whole_vector_asks_for_one_element() -> None:
     result = gradient("sum(x*x)", {"x": __import__("numpy").array([1.0, 2.0])}, symbolic=False)
-    with pytest.raises(GradcalcError, match="vector or matrix"):
+    with pytest.raises(GradcalcError, match="vector or matrix") as info:
         judge(result, parse_expectations(None, ["x=1"]))
+    assert info.value.hint == "answer one element at a time, e.g. x[0]=..."
 
 
-@pytest.mark.parametrize("arg", ["x0", "=1", "x0=", "x0=abc", "1x=2"])
+# Example 9 (CS231n's vectorized example): f = ||W x||^2 with q = W x = [0.22, 0.26],
+# ∂f/∂q = 2q = [0.44, 0.52], ∂f/∂W = 2 q x^T = [[0.088, 0.176], [0.104, 0.208]], ∂f/∂x = 2 W^T q = [-0.112, 0.636].
+VECTORIZED = "W = [[0.1, 0.5], [-0.3, 0.8]]; x = [0.2, 0.4]; q = W @ x; f = sum(q^2)"
+
+
+def test_elements_of_vectors_and_matrices_are_judged_one_by_one() -> None:
+    found = marks(VECTORIZED, {}, grads=("W[0, 1]=0.176", "W[1,0]=0.104", "x[1]=0.636"), nodes=("q[0]=0.22",),
+                  upstreams=("q[1]=0.52",))
+    assert [(m.label, m.true, m.ok) for m in found] == [
+        ("∂f/∂W[0, 1]", pytest.approx(0.176), True),
+        ("∂f/∂W[1, 0]", pytest.approx(0.104), True),
+        ("∂f/∂x[1]", pytest.approx(0.636), True),
+        ("q[0]", pytest.approx(0.22), True),
+        ("∂f/∂q[1]", pytest.approx(0.52), True),
+    ]
+    assert found[0].name == "W[0, 1]"
+
+
+def test_a_wrong_element_gets_the_diagnoses_but_no_chain() -> None:
+    [mark] = marks(VECTORIZED, {}, grads=("x[0]=0.112",))
+    assert not mark.ok and mark.reason == "the sign is flipped" and mark.chain is None
+
+
+@pytest.mark.parametrize(
+    ("grad", "message"),
+    [
+        ("W[1]=0.1", "∂f/∂W is a 2×2 matrix: give 2 indices"),
+        ("W[2, 0]=0.1", "∂f/∂W[2, 0] is outside its shape 2×2"),
+        ("x[0, 0]=0.1", "∂f/∂x is a vector of 2: give 1 index"),
+    ],
+)
+def test_an_element_that_is_not_there_is_a_located_error(grad: str, message: str) -> None:
+    with pytest.raises(GradcalcError) as info:
+        marks(VECTORIZED, {}, grads=(grad,))
+    assert info.value.message == message and info.value.span == (0, grad.index("="))
+
+
+def test_an_index_on_a_number_is_an_error() -> None:
+    with pytest.raises(GradcalcError, match="is a number, not a vector or matrix"):
+        marks("(x+y)*z", {"x": -2, "y": 5, "z": -4}, grads=("x[0]=-4",))
+
+
+@pytest.mark.parametrize("arg", ["x0", "=1", "x0=", "x0=abc", "1x=2", "x[=1", "x[-1]=2", "x[a]=1", "x[0][1]=1"])
 def test_malformed_expectations(arg: str) -> None:
     with pytest.raises(GradcalcError):
         parse_expectations(None, [arg])
