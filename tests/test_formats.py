@@ -152,3 +152,37 @@ def test_format_errors_exit_2() -> None:
     assert run.json()["error"]["message"] == "--json and --format markdown ask for two formats"
     run = cli("grad", "(x+y)*z", "x=1", "--format", "json")  # errors as JSON under --format json too
     assert run.exit_code == 2 and run.json()["error"]["message"] == "no value for y, z"
+
+
+ANSWERS_LATEX = r"""\begin{tabular}{lrrll}
+\hline
+answer & yours & true value & judged to & \\
+\hline
+$\frac{\partial f}{\partial x}$ & $4$ & $-4$ & the units digit & \textbf{wrong}: the sign is flipped \\
+$\frac{\partial f}{\partial q}$ & $-4$ & $-4$ & the units digit & right \\
+\hline
+\end{tabular}
+"""
+
+
+def test_latex_writes_the_answers_as_a_tabular() -> None:
+    run = cli("grad", *EX3, "--format", "latex", "--no-symbolic", "--expect-grad", "x=4", "--expect-upstream", "q=-4")
+    assert run.exit_code == 1  # one answer is wrong
+    assert run.stdout.endswith("\n\n" + ANSWERS_LATEX)
+
+
+def test_latex_writes_an_element_answer_and_a_descent_step() -> None:
+    # Example 9: ∂f/∂x = [-0.112, 0.636]; a step of 0.1 moves x to [0.2112, 0.3364].
+    run = cli("grad", "--file", str(SAMPLES / "09-vectorized.grad"), "--format", "latex", "--no-symbolic",
+              "--expect-grad", "x[1]=0.636", "--lr", "0.1")
+    assert run.exit_code == 0
+    assert r"$\frac{\partial f}{\partial x[1]}$ & $0.636$ & $0.636$ & 3 decimals & right \\" in run.stdout
+    step = r"  x &\leftarrow x - 0.1\,\frac{\partial f}{\partial x} = \begin{bmatrix} 0.2112 & 0.3364 \end{bmatrix}"
+    assert step in run.stdout
+
+
+def test_latex_text_escapes_specials_and_signs() -> None:
+    from gradcalc.render.latex import latex_text
+
+    assert latex_text("50% of x_1 & {y} ∂f/∂q × 2 ← #") == (
+        r"50\% of x\_1 \& \{y\} $\partial$f/$\partial$q $\times$ 2 $\leftarrow$ \#")

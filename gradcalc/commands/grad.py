@@ -141,8 +141,12 @@ def grad(
         emit_json(add_to_doc(doc, marks, step) if homework else doc)
     elif output_format in ("markdown", "latex"):
         _write_up(result, output_format, digits, explanation, symbolic_budget if not no_symbolic else None)
-        if (marks or step) and output_format == "markdown":  # the answers as a list (LaTeX leaves them out)
+        if (marks or step) and output_format == "markdown":  # the answers as a list
             typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
+        elif marks or step:  # LaTeX: a tabular of the answers, and the step as an align*
+            from ..render.latex import answers_latex
+
+            typer.echo("\n" + answers_latex(marks, step, result.output_label, digits))
     elif brief:
         from ..render.brief import brief_report  # not rich: --brief is for scripts, and start-up is speed
 

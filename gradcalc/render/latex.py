@@ -16,6 +16,7 @@ from typing import Any
 from ..api import AGREE, DISAGREE, KINK, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
+from ..homework import GRAD, UPSTREAM, Mark, Step
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
 from .words import along_v
@@ -249,3 +250,47 @@ def _chain_row(ex: Explanation, v: VariableChain, digits: int) -> str:
     if len(shown) == 1 and len(shown[0].factors) <= 1 and more <= 0:
         return head + number(v.gradient, digits)
     return f"{head}{symbols} \\\\\n  &= {numbers} = {number(v.gradient, digits)}"
+
+
+# ---------------------------------------------------------------------------
+# Homework answers
+
+# Text mode: LaTeX's special characters, and the few non-ASCII signs the diagnoses use.
+_TEXT = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "∂": r"$\partial$", "×": r"$\times$", "·": r"$\cdot$", "…": r"\ldots{}", "←": r"$\leftarrow$",
+    "→": r"$\rightarrow$", "−": "-", "≤": r"$\leq$", "≥": r"$\geq$", "✓": "", "✗": "",
+}  # fmt: skip
+
+
+def latex_text(text: str) -> str:
+    """Plain text safe in a LaTeX document; other non-ASCII characters are kept for inputenc's utf8."""
+    return "".join(_TEXT.get(ch, ch) for ch in text)
+
+
+def answers_latex(marks: list[Mark], step: Step | None, output: str, digits: int = DEFAULT_DIGITS) -> str:
+    """The judged answers as a tabular (with why a wrong one is wrong), then a descent step as an align*."""
+    lines: list[str] = []
+    if marks:
+        lines += [r"\begin{tabular}{lrrll}", r"\hline", r"answer & yours & true value & judged to & \\", r"\hline"]
+        for m in marks:
+            verdict = r"right" if m.ok else r"\textbf{wrong}" + (f": {latex_text(m.reason)}" if m.reason else "")
+            cells = [f"${_answer_label(m, output)}$", f"${latex_text(m.answer.text)}$", f"${number(m.true, digits)}$",
+                     latex_text(m.rule), verdict]  # fmt: skip
+            lines.append(" & ".join(cells) + r" \\")
+        lines += [r"\hline", r"\end{tabular}"]
+    if step is not None:
+        alpha = number(step.lr, digits)
+        rows = [f"  {latex_name(n)} &\\leftarrow {latex_name(n)} - {alpha}\\,{partial(output, n)} = "
+                f"{number(step.updated[n], digits)}" for n in step.names]
+        lines += ([""] if lines else []) + [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+    return "\n".join(lines)
+
+
+def _answer_label(m: Mark, output: str) -> str:
+    index = m.name[len(m.expectation.name) :]  # [0, 1] for one element, else empty
+    name = latex_name(m.expectation.name) + index if m.expectation.name else latex_name(output)
+    if m.what in (GRAD, UPSTREAM):
+        return rf"\frac{{\partial {latex_name(output)}}}{{\partial {name}}}"
+    return name
