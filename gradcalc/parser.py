@@ -606,6 +606,15 @@ class _Parser:
                     span=(start, tok.end),
                     hint=f"to multiply, write {last_name}*(...)",
                 )
+            from .ops import FUNCTIONS
+
+            if last_name in FUNCTIONS and tok.text != "(":  # sin x
+                raise GradcalcError(
+                    f"{last_name} needs parentheses around its argument",
+                    kind="syntax",
+                    span=(start, tok.end),
+                    hint=f"write {last_name}({tok.text})",
+                )
             left = self.source.text[start:end]
             if len(left) > 20:
                 left = "…"

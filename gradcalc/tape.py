@@ -561,7 +561,8 @@ def check_forward(tape: Tape, vals: list[Any], m: Any = None) -> None:
             f"{problem} in gate {gate}",
             kind="domain",
             span=node.span,
-            hint=f"its input{are} {inputs}; choose values inside its domain",
+            hint=f"its input{are} {inputs}; choose values inside its domain" if shown
+            else "its inputs are constants: change the formula",
             source=tape.source,
         )
     what = "not a number" if not _any_inf(vals[i]) else "infinite"

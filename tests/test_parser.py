@@ -145,6 +145,18 @@ def test_no_implicit_multiplication() -> None:
     )
 
 
+def test_a_function_without_parentheses_is_asked_for_them() -> None:
+    # Not "write sin*x": sin is a function, and the fix is a call.
+    assert render("2*sin x") == (
+        "error: sin needs parentheses around its argument\n"
+        " --> <formula>:1:3\n"
+        "  |\n"
+        "1 | 2*sin x\n"
+        "  |   ^^^^^\n"
+        "hint: write sin(x)"
+    )
+
+
 def test_unclosed_parenthesis_points_at_the_opening() -> None:
     assert render("(x+y") == (
         "error: unclosed '('\n --> <formula>:1:1\n  |\n1 | (x+y\n  | ^\nhint: add ')' to close it"

@@ -419,6 +419,12 @@ def test_domain_errors_name_the_gate(formula: str, values: list[str], message: s
     assert err["kind"] == "domain" and err["message"].startswith(message) and err["span"] == span
 
 
+def test_a_domain_error_of_constants_says_to_change_the_formula() -> None:
+    err = json_error(run("grad", "log(0)*x", "x=1", "--json"))
+    assert err["message"] == "log of zero in gate q = log(0)"
+    assert err["hint"] == "its inputs are constants: change the formula"
+
+
 def test_the_caret_points_at_the_first_nonfinite_gate() -> None:
     text = bad_input(run("grad", "y*2 + exp(exp(x))", "x=10", "y=1"))
     assert text.splitlines()[:5] == [
