@@ -262,6 +262,9 @@ def descend(
         final_loss = history[-1] if history else initial_loss
         if diverged is not None:
             final_loss = diverged.loss
+        elif final_loss > initial_loss and math.isfinite(initial_loss):
+            warnings.append(f"the loss grew from {initial_loss:.6g} to {final_loss:.6g}: the learning rate "
+                            f"{lr:g} may be too large for this loss (try a smaller --lr)")
     return DescendResult(
         tape, current, start, final_loss, iteration, len(history), history, initial_loss, lr, size, n_rows,
         diverged, warnings, data.name if data is not None else None,

@@ -566,3 +566,13 @@ def test_steps_and_epochs_do_not_mix(args: tuple[str, ...], message: str) -> Non
     run = cli("descend", "(w*x + b - y)^2", "w=0", "b=0", "x=1", "y=3", "--lr", "0.05", *args, "--json")
     assert run.exit_code == 2
     assert message in strict_json(run.stdout)["error"]["message"]
+
+
+def test_a_loss_that_grows_is_a_warning() -> None:
+    # x ← x − 1.5·2(x − 3): the error x − 3 doubles and flips sign each step, so the loss is 9·4^k.
+    result = descend("(x-3)^2", {"x": 0.0}, lr=1.5, steps=5)
+    assert result.diverged is None and result.loss == pytest.approx(9 * 4**5)
+    assert result.warnings == [
+        "the loss grew from 9 to 9216: the learning rate 1.5 may be too large for this loss (try a smaller --lr)"
+    ]
+    assert descend("(x-3)^2", {"x": 0.0}, lr=0.1, steps=5).warnings == []
