@@ -26,7 +26,8 @@ def check(
     Each [[problem]] has a name, a formula (or a program), values, and answers:
     expect_value, expect_grad = { x = 0.39 }, expect = { q = 3 } (node values),
     expect_upstream = { q = -4 } (∂out/∂node); optional rtol, atol, output, tie.
-    Write answers as strings ("0.20") to keep their digits exactly.
+    Write answers as strings ("0.20") to keep their digits exactly; one element of a vector or
+    matrix is a quoted key: expect_grad = { "W[0, 1]" = "0.176" }.
 
     Exit codes: 0 all right, 1 an answer is wrong, 2 the file or a problem is malformed.
     """

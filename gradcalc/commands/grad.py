@@ -59,7 +59,8 @@ def grad(
         "--expect-value", metavar="NUM", help="Your answer for the output's value, judged to the digits given.",
         show_default=False)] = None,
     expect_grad: Annotated[list[str] | None, typer.Option(
-        "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable).",
+        "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable); one element of a "
+        "vector or matrix is NAME[i] or NAME[i, j].",
         show_default=False)] = None,
     expect: Annotated[list[str] | None, typer.Option(
         "--expect", metavar="NODE=NUM", help="Your answer for a node's value, by its name in the gate table "
