@@ -17,7 +17,7 @@ from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
 from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
 from .parser import Program, parse_program
-from .tape import GATE, Backprop, Tape, backward, build, check_forward, choose_math, finite, forward, jvp
+from .tape import GATE, Backprop, Tape, backward, build, check_forward, choose_math, finite, forward, jvp, sweep_for
 from .values import resolve_inputs
 
 if TYPE_CHECKING:
@@ -236,11 +236,9 @@ def _kinks(tape: Tape, vals: list[Any], bp: Backprop, m: Any) -> tuple[list[Kink
     more bit for all the others (a walk per kink was quadratic: 20,000 nested
     relu at 0 took 19 s).
     """
-    from .sweep import sweep_of
-
     nodes = tape.nodes
     found: list[tuple[int, str]] = []
-    sweep = sweep_of(tape, m)  # a large scalar tape: only the gates it finds at a kink are asked
+    sweep = sweep_for(tape, m)  # a large scalar tape: only the gates it finds at a kink are asked
     candidates = sweep.kink_candidates(vals, bp.needs) if sweep is not None else range(len(nodes))
     for i in candidates:
         node = nodes[i]

@@ -29,17 +29,14 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 from .ops import DEFAULT_TIE, OPS, ScalarMath
+from .tape import SWEEP_MIN_NODES as SWEEP_MIN_NODES
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from .tape import Node, Tape
 
-# Below this many nodes tape.py's loops are used.  Measured (2 cores) on sums
-# of relu(w*c_i + b)*(w - d_i*x)^2, gradient() in a fresh process, NumPy's
-# import (60-100 ms) included: 10,000 nodes 59 ms loops / 93 ms swept,
-# 20,000: 111 / 107 ms, 40,000: 248 / 161 ms.
-SWEEP_MIN_NODES = 20_000
+# Below SWEEP_MIN_NODES (kept in tape.py, so small tapes never load this module) tape.py's loops are used.
 # A group of fewer gates than this runs as scalar code: one NumPy call costs
 # what a few scalar gates do (measured: parallel recurrences of width 6 ran
 # faster as scalar code, of width 10 faster vectorized).

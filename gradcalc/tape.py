@@ -10,6 +10,7 @@ on the shape of the formula.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,12 @@ from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_te
 from .parser import Assign, ExprStmt, Instr, Program
 
 VAR, CONST, GATE = "var", "const", "gate"
+
+# Tapes of at least this many scalar nodes may run gradcalc.sweep's vectorized
+# passes.  Measured (2 cores) on sums of relu(w*c_i + b)*(w - d_i*x)^2,
+# gradient() in a fresh process, NumPy's import (60-100 ms) included: 10,000
+# nodes 59 ms loops / 93 ms swept, 20,000: 111 / 107 ms, 40,000: 248 / 161 ms.
+SWEEP_MIN_NODES = 20_000
 
 
 @dataclass(slots=True)
@@ -89,9 +96,7 @@ class Tape:
 
     def needs_grad(self) -> list[bool]:
         """Nodes that depend on some variable and that the output depends on."""
-        from .sweep import sweep_of
-
-        sweep = sweep_of(self)
+        sweep = sweep_for(self)
         if sweep is not None:
             return sweep.needs()
         nodes = self.nodes
@@ -465,6 +470,19 @@ def _did_you_mean(name: str, known: list[str]) -> str | None:
 # batches.  choose_math() picks the one a tape and its inputs need.
 
 
+def sweep_for(tape: Tape, m: Any = None, inputs: Mapping[str, Any] | None = None) -> Any:
+    """gradcalc.sweep's schedule when its vectorized passes apply to the tape (see ``sweep_of``), else None.
+
+    A tape under SWEEP_MIN_NODES never loads that module (about 1 ms of every
+    one-shot run), unless something loaded it already (tests lower its floor there).
+    """
+    if len(tape.nodes) < SWEEP_MIN_NODES and f"{__package__}.sweep" not in sys.modules:
+        return None
+    from .sweep import sweep_of
+
+    return sweep_of(tape, m, inputs)
+
+
 def choose_math(tape: Tape, inputs: Mapping[str, Any], tie: str = "split") -> Any:
     if tape.has_tensors or any(not isinstance(v, float | int) for v in inputs.values()):
         from .tensor import NumpyMath
@@ -476,9 +494,7 @@ def choose_math(tape: Tape, inputs: Mapping[str, Any], tie: str = "split") -> An
 def forward(tape: Tape, inputs: Mapping[str, Any], m: Any = None) -> list[Any]:
     """Every node's value, in tape order."""
     m = m if m is not None else ScalarMath()
-    from .sweep import sweep_of
-
-    sweep = sweep_of(tape, m, inputs)  # a large scalar tape: vectorized by levels
+    sweep = sweep_for(tape, m, inputs)  # a large scalar tape: vectorized by levels
     if sweep is not None:
         return sweep.forward(inputs)
     vals: list[Any] = [0.0] * len(tape.nodes)
@@ -630,9 +646,7 @@ def backward(tape: Tape, vals: list[Any], m: Any = None, seed: Any = 1.0) -> Bac
     n = len(nodes)
     needs = tape.needs_grad()
     if scalar and not tape.has_tensors:
-        from .sweep import sweep_of
-
-        sweep = sweep_of(tape, m)
+        sweep = sweep_for(tape, m)
         if sweep is not None:
             return Backprop(sweep.backward(vals, needs, float(seed)), sweep.lazy_locals(vals, needs), needs, {})
         return _backward_scalar(tape, vals, m, needs, float(seed))
@@ -686,9 +700,7 @@ def jvp(tape: Tape, vals: list[Any], tangents: Mapping[int, Any], m: Any = None)
     m = m if m is not None else ScalarMath()
     nodes = tape.nodes
     if isinstance(m, ScalarMath) and all(isinstance(t, float | int) for t in tangents.values()):
-        from .sweep import sweep_of
-
-        sweep = sweep_of(tape, m)
+        sweep = sweep_for(tape, m)
         if sweep is not None:
             return sweep.jvp(vals, tangents)
         return _jvp_scalar(tape, vals, tangents, m)

@@ -93,10 +93,11 @@ def descend(
             dataset = read_csv(csv_text, str(data))
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
         _check_schedule(data is not None, steps, batch_size, epochs)
+        schedule = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}  # else the library's
         with _progress(as_json) as tick:
             result = run(
-                text, given, lr=lr, params=chosen, steps=steps or 100, data=dataset, batch_size=batch_size,
-                epochs=epochs or 1, shuffle=shuffle, seed=seed, tie=tie, output=output, name=name, progress=tick,
+                text, given, lr=lr, params=chosen, data=dataset, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                tie=tie, output=output, name=name, progress=tick, **schedule,
             )
     except GradcalcError as err:
         fail(err, as_json)

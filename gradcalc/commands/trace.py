@@ -1,6 +1,7 @@
 """`gradcalc trace`: the evaluation trace (Wengert list) of the AD textbooks, forward or reverse."""
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -99,7 +100,6 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich.table import Table
 
     from ..render.numbers import fmt
-    from ..render.table import ends
     from ..trace import FORWARD, bar, dot, v_name
 
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
@@ -114,14 +114,8 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
         for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right"),
                                 ("tangent expression", "left"), ("tangent v̇", "right")):
             table.add_column(header, justify=justify)  # type: ignore[arg-type]
-        head, left_out, tail = ends(t.rows)
-        for r in head:
-            table.add_row(r.name, r.label, r.expr, fmt(r.value, digits), f"{dot(r.index)} = {r.tangent_expr}",
-                          fmt(r.tangent, digits))
-        _left_out(table, left_out, 6)
-        for r in tail:
-            table.add_row(r.name, r.label, r.expr, fmt(r.value, digits), f"{dot(r.index)} = {r.tangent_expr}",
-                          fmt(r.tangent, digits))
+        _add_rows(table, t.rows, lambda r: (r.name, r.label, r.expr, fmt(r.value, digits),
+                                            f"{dot(r.index)} = {r.tangent_expr}", fmt(r.tangent, digits)))
         parts.append(table)
         parts.append(
             f"{out} = {v_name(t.output)} = {fmt(t.value, digits)};  "
@@ -132,21 +126,11 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     primal = Table(box=boxed)
     for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right")):
         primal.add_column(header, justify=justify)  # type: ignore[arg-type]
-    head, left_out, tail = ends(t.rows)
-    for r in head:
-        primal.add_row(r.name, r.label, r.expr, fmt(r.value, digits))
-    _left_out(primal, left_out, 4)
-    for r in tail:
-        primal.add_row(r.name, r.label, r.expr, fmt(r.value, digits))
+    _add_rows(primal, t.rows, lambda r: (r.name, r.label, r.expr, fmt(r.value, digits)))
     adjoint = Table(box=boxed)
     for header, justify in (("v̄", "left"), ("expression", "left"), ("value", "right")):
         adjoint.add_column(header, justify=justify)  # type: ignore[arg-type]
-    steps, left_out, last = ends(t.steps)
-    for s in steps:
-        adjoint.add_row(bar(s.target), s.expr, fmt(s.value, digits))
-    _left_out(adjoint, left_out, 3)
-    for s in last:
-        adjoint.add_row(bar(s.target), s.expr, fmt(s.value, digits))
+    _add_rows(adjoint, t.steps, lambda s: (bar(s.target), s.expr, fmt(s.value, digits)))
     parts += [
         primal,
         f"Adjoint trace (reverse pass): v̄ = ∂{out}/∂v, accumulated backwards, one step per edge",
@@ -159,7 +143,13 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     return parts
 
 
-def _left_out(table: Any, count: int, columns: int) -> None:
-    """The row between the first and last rows of a long trace."""
-    if count:
-        table.add_row("…", f"{count:,} more rows (--json lists every row)", *[""] * (columns - 2))
+def _add_rows(table: Any, items: list[Any], cells: Callable[[Any], tuple[str, ...]]) -> None:
+    """One row per item; a long trace shows its first and last rows and says how many it left out."""
+    from ..render.table import cut
+
+    shown, left_out = cut(items)
+    for item in shown:
+        if item is None:
+            table.add_row("…", f"{left_out:,} more rows (--json lists every row)", *[""] * (len(table.columns) - 2))
+        else:
+            table.add_row(*cells(item))

@@ -16,7 +16,7 @@ from typing import Any
 from ..api import AGREE, DISAGREE, KINK, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
-from ..homework import GRAD, UPSTREAM, Mark, Step
+from ..homework import GRAD, UPSTREAM, Mark, Step, index_text
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
 from .words import along_v
@@ -139,8 +139,9 @@ def collect_latex(result: GradResult, seconds: float) -> dict[str, Any]:
 
 def verdict(result: GradResult, v: VariableCheck) -> str:
     """The words of :func:`gradcalc.render.words.verdict`, without its signs and lists."""
-    if v.status == AGREE and along_v(result) is not None:
-        return "along $v$" if along_v(result) else "? along $v$"
+    along = along_v(result) if v.status == AGREE else None
+    if along is not None:
+        return "along $v$" if along else "? along $v$"
     return {AGREE: "agree", KINK: "convention", DISAGREE: "disagree"}.get(v.status, "not finite")
 
 
@@ -289,8 +290,8 @@ def answers_latex(marks: list[Mark], step: Step | None, output: str, digits: int
 
 
 def _answer_label(m: Mark, output: str) -> str:
-    index = m.name[len(m.expectation.name) :]  # [0, 1] for one element, else empty
-    name = latex_name(m.expectation.name) + index if m.expectation.name else latex_name(output)
+    e = m.expectation
+    name = latex_name(e.name) + index_text(e.index) if e.name else latex_name(output)
     if m.what in (GRAD, UPSTREAM):
         return rf"\frac{{\partial {latex_name(output)}}}{{\partial {name}}}"
     return name

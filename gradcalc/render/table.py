@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rich import box
@@ -61,9 +62,9 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     table.add_column("downstream = upstream × local", justify="right", style="red")
     table.add_column("pattern")
     uses = fanout(tape)
-    head, left_out, tail = ends([i for i, node in enumerate(tape.nodes) if node.kind != CONST])
-    for i in [*head, -1, *tail] if left_out else head:
-        if i < 0:
+    shown, left_out = cut([i for i, node in enumerate(tape.nodes) if node.kind != CONST])
+    for i in shown:
+        if i is None:
             table.add_row("…", f"{left_out:,} more nodes (--json lists every node)", "", "", "", "", "")
             continue
         node = tape.nodes[i]
@@ -95,12 +96,22 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     return table
 
 
-def ends(rows: list[Row], limit: int = MAX_GATE_ROWS) -> tuple[list[Row], int, list[Row]]:
-    """Rows for a table of at most ``limit``: the first and last half, and how many are left out between."""
+def cut(
+    rows: list[Row], keep: Callable[[Row], bool] | None = None, limit: int = MAX_GATE_ROWS
+) -> tuple[list[Row | None], int]:
+    """The rows a long table shows, and how many it leaves out.
+
+    At most ``limit`` rows show as they are; past it, the first and the last
+    half, with those between that ``keep`` wants (at most ``limit`` of them)
+    after the first half, and None where the rest are left out.
+    """
     if len(rows) <= limit:
-        return rows, 0, []
+        return list(rows), 0
     half = limit // 2
-    return rows[:half], len(rows) - 2 * half, rows[-half:]
+    middle = rows[half:-half]
+    kept = [r for r in middle if keep(r)][:limit] if keep is not None else []
+    left_out = len(middle) - len(kept)
+    return [*rows[:half], *kept, *([None] if left_out else []), *rows[-half:]], left_out
 
 
 def _derivative_text(derivative: object) -> str:
@@ -132,11 +143,8 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
     table.add_column("numeric", justify="right")
     table.add_column("check")
     # A long table keeps its ends, and every variable whose check does not simply agree.
-    head, left_out, tail = ends(result.variables)
-    if left_out:
-        flagged = [v for v in result.variables[len(head) : -len(tail)] if v.status != AGREE][:MAX_GATE_ROWS]
-        head, left_out = head + flagged, left_out - len(flagged)
-    for v in [*head, None, *tail] if left_out else [*head, *tail]:
+    shown, left_out = cut(result.variables, keep=lambda v: v.status != AGREE)
+    for v in shown:
         if v is None:
             table.add_row("…", "", "", f"{left_out:,} more variables: --brief or --json lists them")
             continue
