@@ -158,7 +158,8 @@ def gradient(
             kinks, kinks_more, kinked = _kinks(tape, vals, bp, m)
             result = GradResult(tape, inputs, vals, bp, [], kinks, warnings, sym_status, numeric, tie, None,
                                 kinks_more, kinked)
-            _check_variables(result, m)
+            biggest = checks.largest(vals, sweep_for(tape, m))  # for the central differences' rounding slack
+            _check_variables(result, m, biggest)
         except BaseException:
             if job is not None:
                 job.cancel()
@@ -166,7 +167,7 @@ def gradient(
     if job is not None:
         _apply_symbolic(result, job)
     with _quiet(m):
-        _settle(result, m)
+        _settle(result, m, biggest)
     return result
 
 
@@ -298,7 +299,7 @@ def _assemble(value: Any, parts: list[Any]) -> Any:
     return np.array(parts, dtype=float).reshape(np.shape(value))
 
 
-def _check_variables(result: GradResult, m: Any) -> None:
+def _check_variables(result: GradResult, m: Any, biggest: float) -> None:
     tape, vals, bp = result.tape, result.values, result.backprop
     sizes = {name: len(_elements(result.inputs[name])) for name in tape.variables}
     per_variable = sum(sizes.values()) * len(tape.nodes) <= checks.PER_VARIABLE_LIMIT
@@ -322,7 +323,7 @@ def _check_variables(result: GradResult, m: Any) -> None:
                 check.numeric = _assemble(value, numeric_parts)
         result.variables.append(check)
     if not per_variable and tape.variables:
-        d = checks.directional(tape, result.inputs, vals, bp, m, result.numeric)
+        d = checks.directional(tape, result.inputs, vals, bp, m, result.numeric, biggest=biggest)
         # Only the central difference disagreeing, at a point with kinks: the convention, not a failure.
         d["numeric_only"] = FORWARD_TOL.close(d["reverse"], d["forward"])
         if not d["agree"] and d["numeric_only"] and result.kinks:
@@ -362,10 +363,9 @@ def _has_none(value: Any) -> bool:
     return value is None
 
 
-def _settle(result: GradResult, m: Any) -> None:
+def _settle(result: GradResult, m: Any, biggest: float) -> None:
     """Give each variable its status from what the witnesses said."""
     kinked = result.kinked
-    biggest = checks.largest(result.values)
     for check in result.variables:
         g = check.gradient
         if not finite(g):

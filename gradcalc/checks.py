@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .tape import Backprop, Tape, forward, jvp
+from .tape import Backprop, Tape, jvp, output_value
 
 if TYPE_CHECKING:
     from .budget import Budgeted, Emit
@@ -95,7 +95,7 @@ def central_difference(
     results = []
     for sign in (1.0, -1.0):
         try:
-            results.append(float(forward(tape, moved(inputs, name, pos, x + sign * h), m)[tape.output]))
+            results.append(float(output_value(tape, moved(inputs, name, pos, x + sign * h), m)))
         except Exception:  # a moved point outside the domain or the shapes: no estimate
             return None
     value_ = (results[0] - results[1]) / (2 * h)
@@ -113,8 +113,16 @@ def roundoff(vals: list[Any], x: Any, biggest: float | None = None) -> float:
     return 16 * EPS * biggest / step(_magnitude(x))
 
 
-def largest(vals: list[Any]) -> float:
-    if set(map(type, vals)) <= {float}:
+def largest(vals: list[Any], sweep: Any = None) -> float:
+    """The largest magnitude among the forward values (1 when none is finite).
+
+    ``sweep``: the tape's vectorized schedule, whose array of these values
+    answers without a walk over the list (a large tape's values are in one).
+    """
+    array = sweep.values_array(vals) if sweep is not None else None
+    if array is not None:
+        big = float(abs(array).max()) if array.size else 1.0
+    elif set(map(type, vals)) <= {float}:
         big = max(map(abs, vals), default=1.0)
     else:
         big = max((_magnitude(v) for v in vals), default=1.0)
@@ -136,7 +144,8 @@ def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Bu
 
 
 def directional(
-    tape: Tape, inputs: Mapping[str, Any], vals: list[Any], bp: Backprop, m: Any, numeric: bool, seed: int = 0
+    tape: Tape, inputs: Mapping[str, Any], vals: list[Any], bp: Backprop, m: Any, numeric: bool, seed: int = 0,
+    biggest: float | None = None,
 ) -> dict[str, Any]:
     """One check along a random direction v, as PyTorch's gradcheck fast mode:
     reverse ∇f·v against forward-mode JVP, and a central difference along v."""
@@ -160,7 +169,7 @@ def directional(
     out: dict[str, Any] = {"reverse": reverse, "forward": fwd, "numeric": None, "numeric_note": None}
     if numeric:
         scale = max((_magnitude(v) for v in inputs.values()), default=1.0)
-        slack = roundoff(vals, scale) * 4
+        slack = roundoff(vals, scale, biggest) * 4
 
         def along(shrink: float) -> float | None:
             h = step(scale) / shrink
@@ -168,7 +177,7 @@ def directional(
             for sign in (1.0, -1.0):
                 moved = {n: inputs[n] + sign * h * direction[n] for n in inputs}
                 try:
-                    results.append(float(forward(tape, moved, m)[tape.output]))
+                    results.append(float(output_value(tape, moved, m)))
                 except Exception:
                     return None
             d = (results[0] - results[1]) / (2 * h)

@@ -7,7 +7,9 @@ object under ``--json``) here, at the edge, and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -257,10 +259,19 @@ def _app_for(args: list[str]) -> typer.Typer:
 
 
 def _finish(code: int, argv: list[str] | None) -> int:
-    if argv is None:
-        sys.stdout.flush()
-        sys.exit(code)
-    return code
+    """Return the exit code to a caller; as the process itself, flush and end at once.
+
+    The process ends with ``os._exit``, skipping the interpreter's teardown, which
+    would free every node and value one by one: about 30 ms at 100,000 nodes and
+    a third of a second at a million.  Nothing needs the teardown: files are
+    written and closed by then, and the SymPy check's child is reaped.
+    """
+    if argv is not None:
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`gradcalc ... | head`): nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 # Short options of the commands; anything else that starts with a single '-'

@@ -17,7 +17,7 @@ from .api import _elements, _quiet, _unit
 from .checks import FORWARD_TOL, NUMERIC_TOL
 from .ops import DEFAULT_TIE
 from .parser import Program, parse_program
-from .tape import Tape, backward, build, check_forward, choose_math, forward, jvp
+from .tape import Tape, backward, build, check_forward, choose_math, forward, jvp, output_value
 from .values import resolve_inputs
 
 
@@ -132,7 +132,7 @@ def _numeric_column(
     outs = []
     for sign in (1.0, -1.0):
         try:
-            outs.append(forward(tape, checks.moved(inputs, name, pos, x + sign * h), m)[tape.output])
+            outs.append(output_value(tape, checks.moved(inputs, name, pos, x + sign * h), m))
         except Exception:
             return [None] * len(out_positions)
     return [(_at(outs[0], p) - _at(outs[1], p)) / (2 * h) for p in out_positions]

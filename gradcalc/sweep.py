@@ -480,6 +480,17 @@ class Sweep:
 
     def forward(self, inputs: Mapping[str, float]) -> list[float]:
         """Every node's value: ``tape.forward(tape, inputs, ScalarMath(tie))``."""
+        values, gathered = self._forward_array(inputs)
+        vals = values.tolist()
+        self._forward = (vals, values, gathered)
+        return vals
+
+    def output_value(self, inputs: Mapping[str, float]) -> float:
+        """The output's value alone (a central difference's), with no list of every value and no cache."""
+        return float(self._forward_array(inputs)[0][self.output])
+
+    def _forward_array(self, inputs: Mapping[str, float]) -> tuple[NDArray[Any], list[Any]]:
+        """Every node's value as an array, and the inputs each group gathered (the reverse pass reuses them)."""
         import numpy as np
 
         values = np.empty(self.n)
@@ -508,9 +519,12 @@ class Sweep:
                     else:
                         put(fwd(m, *[w[j] for j in s]))
                 values[step.out] = w[len(step.ext) :]
-        vals = values.tolist()
-        self._forward = (vals, values, gathered)
-        return vals
+        return values, gathered
+
+    def values_array(self, vals: list[float]) -> NDArray[Any] | None:
+        """The array behind ``vals`` when they are this schedule's latest forward values, else None."""
+        cached = self._forward
+        return cached[1] if cached is not None and cached[0] is vals else None
 
     def needs(self) -> list[bool]:
         """``tape.needs_grad()``: nodes that depend on a variable and that the output depends on."""
