@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         import gc
 
         gc.disable()
+        # NumPy's OpenBLAS starts a thread per core that spins waiting for work
+        # gradcalc never gives it (its arrays are small or elementwise): about
+        # 0.1 s of CPU taken from the main thread on a 2-core machine.  A value
+        # the user set stands.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _shield_formulas(args)
     try:
         code = _app_for(args)(args=args, prog_name="gradcalc", standalone_mode=False)

@@ -135,15 +135,13 @@ _PIECE_RE = re.compile(
     r"|[\t\f\v]+|\n|\#[^\n]*|.",
     re.DOTALL,
 )
-_FIRST_KIND: dict[str, str] = {
+_FIRST_KIND: dict[str, str] = {  # a piece's kind by its first character; "" (false): not a token
     **dict.fromkeys("0123456789", "num"),
     **dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", "name"),
     **dict.fromkeys("-+*/^(),=;[]@", "op"),
-    **dict.fromkeys(" \t\f\v", "ws"),
-    "#": "comment",
+    **dict.fromkeys(" \t\f\v#", ""),  # blanks and comments
     "\n": "nl",
 }
-_KEPT = frozenset(("num", "name", "op", "nl"))
 _first = itemgetter(0)
 
 
@@ -151,16 +149,17 @@ def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
     """The tokens as four parallel lists: kinds, texts, starts, ends (no end-of-text token)."""
     if "\r" not in text:
         pieces = _PIECE_RE.findall(text)
-        kinds: list[str | None] = list(map(_FIRST_KIND.get, map(_first, pieces)))
-        if None not in kinds:
-            keep = list(map(_KEPT.__contains__, kinds))
-            _check_count(sum(keep))  # before the positions, the largest lists
+        try:
+            kinds = list(map(_FIRST_KIND.__getitem__, map(_first, pieces)))
+        except KeyError:  # a rarer piece: the full tokenizer below
+            pass
+        else:
+            texts = list(compress(pieces, kinds))
+            _check_count(len(texts))  # before the positions, the largest lists
             starts = list(accumulate(map(len, pieces), initial=0))
-            texts = list(compress(pieces, keep))
             if "**" in text:
                 texts = ["^" if t == "**" else t for t in texts]
-            out = (list(compress(kinds, keep)), texts, list(compress(starts, keep)), list(compress(starts[1:], keep)))
-            return out  # type: ignore[return-value]
+            return list(compress(kinds, kinds)), texts, list(compress(starts, kinds)), list(compress(starts[1:], kinds))
     tokens = _tokenize_slow(text)
     return [t.kind for t in tokens], [t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens]
 

@@ -280,9 +280,12 @@ class _Builder:
                 bound = env.get(arg)
                 done.append(bound if bound is not None else self.name(arg, (start, end), first_assign, stmt_index))
             elif op == "num":
+                value = float(arg)  # digits: finite, or too large (inf)
+                if value == _INF:
+                    raise _too_large(arg, (start, end))
                 done.append(len(nodes))
                 literals.add(len(nodes))
-                nodes.append(Node(CONST, None, (), (start, end), arg, const=_finite(arg, (start, end))))
+                nodes.append(Node(CONST, None, (), (start, end), arg, value))
             elif op == "neg" or op == "pos":
                 top = done[-1]
                 if code[k - 1][0] == "num":  # -3 is a number, not a gate
@@ -436,16 +439,16 @@ def _operand_roots(code: list[Instr], k: int, count: int) -> list[int]:
     return roots[::-1]
 
 
-def _finite(text: str, span: Span) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise GradcalcError(
-            f"the number {text[:30]} is too large for a 64-bit float",
-            kind="overflow",
-            span=span,
-            hint="floats reach about 1.8e308",
-        )
-    return value
+_INF = math.inf
+
+
+def _too_large(text: str, span: Span) -> GradcalcError:
+    return GradcalcError(
+        f"the number {text[:30]} is too large for a 64-bit float",
+        kind="overflow",
+        span=span,
+        hint="floats reach about 1.8e308",
+    )
 
 
 def _not_yet(span: Span, what: str) -> GradcalcError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradcalc.api import gradient
 from gradcalc.errors import GradcalcError
@@ -290,3 +292,24 @@ def test_deep_nesting_of_calls_and_unary_minus() -> None:
 def test_deep_right_associative_power_chain() -> None:
     r = gradient("x" + "^1" * 10_000, {"x": 2.0}, symbolic=False)
     assert (r.value, r.gradients) == (2.0, {"x": 1.0})
+
+
+# The scanner's fast path (one regex split, kinds by first character) must read
+# every text exactly as the full tokenizer does, or hand it over.
+_PIECES = st.sampled_from(
+    ["x", "w1", "_b", "relu", "0", "12", "3.5", "1e-3", "2.", "1E+2", " ", "  ", "\t", "\n", "# note", "**", "*",
+     "+", "-", "/", "^", "(", ")", "[", "]", ",", ";", "=", "@", ".5", "\r\n", "π", "²", "−", "\u00a0", "$", "e"]
+)
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_the_fast_scanner_agrees_with_the_full_tokenizer(text: str) -> None:
+    from gradcalc.parser import _scan, _tokenize_slow
+
+    try:
+        slow = _tokenize_slow(text)
+    except GradcalcError:
+        with pytest.raises(GradcalcError):
+            _scan(text)
+        return
+    assert _scan(text) == ([t.kind for t in slow], [t.text for t in slow], [t.start for t in slow], [t.end for t in slow])
