@@ -29,6 +29,9 @@ DEFAULT_SYMBOLIC_BUDGET = 5.0
 MAX_KINKS_LISTED = 50
 
 AGREE, DISAGREE, KINK, NONFINITE = "agree", "disagree", "kink", "nonfinite"
+# A large graph's variable when the one check along a random direction failed:
+# some gradient is wrong, and one direction cannot say which.
+UNDECIDED = "undecided"
 
 
 @dataclass
@@ -52,7 +55,7 @@ class VariableCheck:
     symbolic: Any = None
     derivative: Any = None  # SymPy's ∂f/∂name as text (nested lists of text for arrays)
     numeric: Any = None
-    status: str = AGREE  # agree, disagree, kink, nonfinite
+    status: str = AGREE  # agree, disagree, kink, nonfinite, undecided
     disagreeing: list[str] = field(default_factory=list)  # which witnesses disagree
     notes: list[str] = field(default_factory=list)  # e.g. why a witness is inconclusive
 
@@ -395,6 +398,18 @@ def _settle(result: GradResult, m: Any, biggest: float) -> None:
         check.disagreeing = wrong
         if wrong:
             check.status = KINK if check.name in kinked else DISAGREE
+    d = result.directional
+    if d is not None and not d["agree"]:
+        # Large graph: only the sum along v was checked.  A central difference that differs at a kink is
+        # the convention's, for the variables below one; any other failure leaves every gradient in doubt.
+        at_kink = bool(d["numeric_only"] and result.kinks)
+        for check in result.variables:
+            if check.status != AGREE:
+                continue
+            if not at_kink:
+                check.status = UNDECIDED
+            elif check.name in kinked:
+                check.status, check.disagreeing = KINK, ["numeric"]
 
 
 def _nonfinite_origin(result: GradResult, var: int) -> str | None:

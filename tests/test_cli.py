@@ -290,10 +290,26 @@ def test_a_large_graph_is_checked_along_one_random_direction() -> None:
     assert d["forward"] == pytest.approx(expected, rel=1e-12)
     assert d["numeric"] == pytest.approx(expected, rel=1e-6)
     assert d["agree"] is True and doc["status"] == "ok"
+    x7 = doc["checks"]["variables"][7]
+    assert (x7["name"], x7["status"], x7["checked"]) == ("x7", "agree", "direction")
+    assert x7["forward"] is None and x7["numeric"] is None  # no witness of its own
     run = cli("grad", LARGE, *LARGE_VALUES, "--no-symbolic")
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| x")}
     assert "✓ along v" in rows["x7"]  # checked only as part of the sum along v, and the table says so
     assert run.stdout.rstrip().endswith("✓ all 300 gradients agree along a random direction")
+
+
+def test_a_kink_on_a_large_graph_explains_the_direction_and_marks_its_variable() -> None:
+    # relu'(0) is taken as 0; the central difference along v sees relu(h v0) - relu(-h v0) = h |v0| instead.
+    formula = "relu(x0) + " + " + ".join(f"x{i}*x{i}" for i in range(1, 300))
+    doc = cli("grad", formula, *LARGE_VALUES, "--no-symbolic", "--json").json()
+    d = doc["checks"]["directional"]
+    assert d["agree"] is False and d["reverse"] == pytest.approx(d["forward"], rel=1e-12)
+    assert d["numeric"] == pytest.approx(d["reverse"] + abs(d["direction"]["x0"]) / 2, rel=1e-6)
+    assert doc["status"] == "ok" and doc["conventions"][0]["variables"] == ["x0"]
+    by_name = {v["name"]: v for v in doc["checks"]["variables"]}
+    assert (by_name["x0"]["status"], by_name["x0"]["disagreeing"]) == ("kink", ["numeric"])
+    assert by_name["x1"]["status"] == "agree"
 
 
 def test_a_wrong_local_gradient_on_a_large_graph_fails_the_direction(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,6 +320,10 @@ def test_a_wrong_local_gradient_on_a_large_graph_fails_the_direction(monkeypatch
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| x")}
     assert "? along v" in rows["x7"]
     assert run.stdout.rstrip().endswith("✗ check failed for the random direction")
+    doc = cli("grad", LARGE, *LARGE_VALUES, "--no-symbolic", "--json").json()
+    assert doc["status"] == "disagree" and doc["checks"]["directional"]["agree"] is False
+    # One direction cannot say which gradient is wrong: none of them is called right.
+    assert {v["status"] for v in doc["checks"]["variables"]} == {"undecided"}
 
 
 def test_internal_error_is_exit_3_without_traceback(

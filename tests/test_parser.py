@@ -312,4 +312,5 @@ def test_the_fast_scanner_agrees_with_the_full_tokenizer(text: str) -> None:
         with pytest.raises(GradcalcError):
             _scan(text)
         return
-    assert _scan(text) == ([t.kind for t in slow], [t.text for t in slow], [t.start for t in slow], [t.end for t in slow])
+    want = ([t.kind for t in slow], [t.text for t in slow], [t.start for t in slow], [t.end for t in slow])
+    assert _scan(text) == want

@@ -44,6 +44,7 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
                 "derivative": v.derivative,
                 "numeric": num(v.numeric),
                 "status": v.status,
+                "checked": "each" if result.directional is None else "direction",
                 "disagreeing": v.disagreeing,
                 "notes": v.notes,
             }

@@ -13,13 +13,12 @@ import math
 import re
 from typing import Any
 
-from ..api import AGREE, DISAGREE, KINK, GradResult, VariableCheck
+from ..api import AGREE, DISAGREE, KINK, UNDECIDED, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
 from ..homework import GRAD, UPSTREAM, Mark, Step, index_text
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
-from .words import along_v
 
 LATEX_TEXT_LIMIT = 4_000  # characters of one derivative; longer ones are not printed
 EXPLAIN_PATHS = 4  # paths written out per variable in the chain-rule block
@@ -139,10 +138,11 @@ def collect_latex(result: GradResult, seconds: float) -> dict[str, Any]:
 
 def verdict(result: GradResult, v: VariableCheck) -> str:
     """The words of :func:`gradcalc.render.words.verdict`, without its signs and lists."""
-    along = along_v(result) if v.status == AGREE else None
-    if along is not None:
-        return "along $v$" if along else "? along $v$"
-    return {AGREE: "agree", KINK: "convention", DISAGREE: "disagree"}.get(v.status, "not finite")
+    if v.status == AGREE and result.directional is not None:
+        return "along $v$"
+    return {AGREE: "agree", KINK: "convention", DISAGREE: "disagree", UNDECIDED: "? along $v$"}.get(
+        v.status, "not finite"
+    )
 
 
 def latex_report(
