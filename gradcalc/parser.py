@@ -418,7 +418,7 @@ class _Parser:
         depth = 0  # open brackets: inside them newlines join lines
         expect_operand = True
         pos = self.pos
-        prev = after  # the previous token, for messages
+        first = pos  # the token before it is `after`; the one before any later token is pos - 1
         while True:
             kind = kinds[pos]
             text = texts[pos]
@@ -446,8 +446,8 @@ class _Parser:
                 elif kind == "nl" and depth:
                     pass  # newlines inside brackets join lines
                 else:
-                    self._expected_value(pos, prev, stack)
-            elif text in INFIX and kind == "op":
+                    self._expected_value(pos, after if pos == first else pos - 1, stack)
+            elif text in INFIX:  # only operator tokens have these texts
                 lbp, rbp = INFIX[text]
                 while stack and stack[-1][0] >= lbp:
                     top = stack.pop()
@@ -521,8 +521,7 @@ class _Parser:
                 self.pos = pos
                 return
             else:
-                self._expected_operator(pos, prev, operands[-1])
-            prev = pos
+                self._expected_operator(pos, after if pos == first else pos - 1, operands[-1])
             pos += 1
 
     def _reduce(self, top: tuple[Any, ...], operands: list[int]) -> None:
