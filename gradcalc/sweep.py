@@ -855,6 +855,7 @@ class LazyLocals(list[tuple[Any, ...] | None]):
         self._needs = needs
         self._m = ScalarMath(tie)
         self._filled = False
+        self._last: tuple[int, tuple[Any, ...] | None] = (-1, None)  # the index read last, and its entry
 
     def entry(self, i: int) -> tuple[Any, ...] | None:
         if not self._needs[i]:
@@ -892,7 +893,10 @@ class LazyLocals(list[tuple[Any, ...] | None]):
         n = len(self._nodes)
         if not -n <= k < n:
             raise IndexError("list index out of range")
-        return self.entry(k % n)
+        k %= n
+        if self._last[0] != k:  # renderers read an entry twice in a row: for the gate's row and its downstream
+            self._last = (k, self.entry(k))
+        return self._last[1]
 
     def __iter__(self) -> Iterator[tuple[Any, ...] | None]:
         self.fill()

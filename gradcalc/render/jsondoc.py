@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from math import isfinite
 from typing import Any
 
 from ..api import GradResult
@@ -72,35 +73,46 @@ def result_doc(result: GradResult, brief: bool = False) -> dict[str, Any]:
     return doc
 
 
+_KINDS = {VAR: "input", CONST: "constant", GATE: "gate"}
+
+
 def nodes_doc(result: GradResult) -> list[dict[str, Any]]:
     tape, bp = result.tape, result.backprop
     uses = fanout(tape)
     out = []
+    scalar = not tape.has_tensors and all(isinstance(v, float) for v in result.inputs.values())
+    number = _finite_or_null if scalar else num
     for i, node in enumerate(tape.nodes):
         item: dict[str, Any] = {
             "id": i,
             "name": node.label,
-            "kind": {VAR: "input", CONST: "constant", GATE: "gate"}[node.kind],
+            "kind": _KINDS[node.kind],
             "op": node.op.name if node.op else None,
             "expr": tape.gate_text(i),
             "inputs": list(node.args),
             "span": list(node.span),
-            "value": num(result.values[i]),
-            "upstream": num(bp.grads[i]) if bp.needs[i] else None,
+            "value": number(result.values[i]),
+            "upstream": number(bp.grads[i]) if bp.needs[i] else None,
             "local": None,
             "downstream": None,
             "pattern": pattern(tape, i, uses),
         }
         loc = bp.locals[i]
         if loc is not None:
-            item["local"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, loc, strict=True)]
+            item["local"] = [number(v) if bp.needs[j] else None for j, v in zip(node.args, loc, strict=True)]
         # Structural gates (matmul, sum, softmax, ...) hand gradients back through a
         # vector-Jacobian product: no local gradient per input, but a downstream one.
         down = bp.downstream(tape, i) if node.kind == GATE else None
         if down is not None:
-            item["downstream"] = [num(v) if bp.needs[j] else None for j, v in zip(node.args, down, strict=True)]
+            item["downstream"] = [number(v) if bp.needs[j] else None for j, v in zip(node.args, down, strict=True)]
         out.append(item)
     return out
+
+
+def _finite_or_null(x: Any) -> float | None:
+    """``num`` for the numbers of a scalar tape, without its test for arrays (a large graph has millions)."""
+    x = float(x)
+    return x if isfinite(x) else None
 
 
 def _directional(result: GradResult) -> dict[str, Any] | None:
