@@ -99,7 +99,7 @@ class GradResult:
     def ok(self) -> bool:
         """True when no witness really disagrees and every gradient is finite."""
         d = self.directional
-        if d is not None and not d.get("agree", True) and not (d.get("numeric_only") and self.kinks):
+        if d is not None and not d.get("agree", True) and not d.get("at_kink"):
             return False
         return all(v.status in (AGREE, KINK) for v in self.variables)
 
@@ -328,8 +328,8 @@ def _check_variables(result: GradResult, m: Any, biggest: float) -> None:
     if not per_variable and tape.variables:
         d = checks.directional(tape, result.inputs, vals, bp, m, result.numeric, biggest=biggest)
         # Only the central difference disagreeing, at a point with kinks: the convention, not a failure.
-        d["numeric_only"] = FORWARD_TOL.close(d["reverse"], d["forward"])
-        if not d["agree"] and d["numeric_only"] and result.kinks:
+        d["at_kink"] = not d["agree"] and bool(result.kinks) and FORWARD_TOL.close(d["reverse"], d["forward"])
+        if d["at_kink"]:
             d["numeric_note"] = "the central difference differs where gates sit at non-differentiable points"
         result.directional = d
 
@@ -402,11 +402,10 @@ def _settle(result: GradResult, m: Any, biggest: float) -> None:
     if d is not None and not d["agree"]:
         # Large graph: only the sum along v was checked.  A central difference that differs at a kink is
         # the convention's, for the variables below one; any other failure leaves every gradient in doubt.
-        at_kink = bool(d["numeric_only"] and result.kinks)
         for check in result.variables:
             if check.status != AGREE:
                 continue
-            if not at_kink:
+            if not d["at_kink"]:
                 check.status = UNDECIDED
             elif check.name in kinked:
                 check.status, check.disagreeing = KINK, ["numeric"]

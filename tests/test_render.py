@@ -10,9 +10,10 @@ from rich import box
 from rich.console import Console, RenderableType
 
 from gradcalc.api import GradResult, gradient
+from gradcalc.render.brief import brief_report
 from gradcalc.render.numbers import fmt, num, status_of
 from gradcalc.render.patterns import fanout, pattern
-from gradcalc.render.table import brief_report, full_report, gate_table, gradient_table, make_console, notes
+from gradcalc.render.table import full_report, gate_table, gradient_table, make_console, notes
 
 
 def text_of(renderable: RenderableType) -> str:

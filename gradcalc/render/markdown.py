@@ -7,7 +7,7 @@ from ..explain import Explanation
 from ..tape import CONST, GATE
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
-from .words import overall, verdict
+from .words import kink_notes, overall, verdict
 
 
 def cell(text: str) -> str:
@@ -94,9 +94,7 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
         "lrrlrrrl",
         rows,
     )  # fmt: skip
-    notes = [f"non-differentiable point at {k.label}: {k.note}" for k in result.kinks]
-    if result.kinks_more:
-        notes.append(f"and {result.kinks_more:,} more gates at non-differentiable points")
+    notes = kink_notes(result)
     if result.symbolic.state in ("skipped", "partial"):
         notes.append(f"SymPy check {result.symbolic.state}: {result.symbolic.reason}")
     if notes:

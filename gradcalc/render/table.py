@@ -13,13 +13,9 @@ from rich.text import Text
 from ..api import AGREE, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..tape import CONST, GATE
-from .brief import brief_report
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
-from .words import overall, verdict
-
-__all__ = ["PlainTable", "brief_report", "full_report", "gate_table", "gradient_table", "make_console", "notes",
-           "summary"]
+from .words import kink_notes, overall, verdict
 
 VERDICT_STYLE = {"✓": "green", "≈": "yellow", "✗": "bold red", "?": "bold red"}  # by the verdict's first sign
 DERIVATIVE_WIDTH = 60
@@ -167,11 +163,7 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
 
 
 def notes(result: GradResult) -> list[RenderableType]:
-    lines: list[RenderableType] = []
-    for k in result.kinks:
-        lines.append(Text(f"non-differentiable point at {k.label}: {k.note}", style="yellow"))
-    if result.kinks_more:
-        lines.append(Text(f"and {result.kinks_more:,} more gates at non-differentiable points", style="yellow"))
+    lines: list[RenderableType] = [Text(line, style="yellow") for line in kink_notes(result)]
     for v in result.variables:
         for note in v.notes:  # e.g. a central difference that changes with its step
             lines.append(Text(f"{v.name}: {note}", style="yellow"))

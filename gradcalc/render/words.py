@@ -19,6 +19,14 @@ def verdict(result: GradResult, v: VariableCheck) -> str:
     return "✗ not finite"
 
 
+def kink_notes(result: GradResult) -> list[str]:
+    """The conventions used at non-differentiable points, one line each, and how many more there are."""
+    lines = [f"non-differentiable point at {k.label}: {k.note}" for k in result.kinks]
+    if result.kinks_more:
+        lines.append(f"and {result.kinks_more:,} more gates at non-differentiable points")
+    return lines
+
+
 def overall(result: GradResult) -> str:
     """The run's verdict, after the output's value."""
     n = len(result.variables)
