@@ -17,10 +17,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    if name in ("to_sexpr", "to_text"):  # the tree module loads on demand
-        from . import tree
+    if name == "to_sexpr":  # the tree and its printer load on demand
+        from .tree import to_sexpr
 
-        return getattr(tree, name)
+        return to_sexpr
+    if name == "to_text":
+        from .printer import to_text
+
+        return to_text
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import GradResult
+from .ops import Op
 from .tape import GATE, Tape
 
 MAX_PATHS = 8  # paths listed per variable
@@ -116,57 +117,11 @@ class Explanation:
         return self.tape.nodes[i].label
 
 
-# ---------------------------------------------------------------------------
-# Local gradients as formulas, one entry per op (the numbers come from the op rows).
+def local_formula(op: Op, labels: list[str], out: str, k: int) -> str | None:
+    """∂out/∂labels[k] as a short formula in the labels given (from the op row), or None."""
+    from .printer import leaf, local_text
 
-
-def local_formula(op: str, args: list[str], out: str, k: int) -> str | None:
-    """∂out/∂args[k] as a short formula in the names given, or None if there is none worth writing."""
-    a = args[0] if args else "?"
-    b = args[1] if len(args) > 1 else "?"
-    if op == "add":
-        return "1"
-    if op == "sub":
-        return "1" if k == 0 else "-1"
-    if op == "mul":
-        return args[1 - k]
-    if op == "div":
-        return f"1/{_wrap(b)}" if k == 0 else f"-{_wrap(a)}/{_wrap(b)}²"
-    if op == "pow":
-        return f"{_wrap(b)}·{_wrap(a)}^({b} - 1)" if k == 0 else f"{out}·ln({a})"
-    if op == "neg":
-        return "-1"
-    if op == "exp":
-        return out
-    if op == "log":
-        return f"1/{_wrap(a)}"
-    if op == "sqrt":
-        return f"1/(2·{out})"
-    if op == "sin":
-        return f"cos({a})"
-    if op == "cos":
-        return f"-sin({a})"
-    if op == "tan":
-        return f"1 + {out}²"
-    if op == "tanh":
-        return f"1 - {out}²"
-    if op == "sigmoid":
-        return f"{out}·(1 - {out})"
-    if op == "relu":
-        return f"[{a} > 0]"
-    if op == "abs":
-        return f"sign({a})"
-    if op in ("max", "min"):
-        return f"[{args[k]} is the {op}]"
-    return None
-
-
-def _wrap(name: str) -> str:
-    """Parenthesize a negative constant inside a formula: 1/(-2)."""
-    return f"({name})" if name.startswith("-") else name
-
-
-# ---------------------------------------------------------------------------
+    return local_text(op, [leaf(label) for label in labels], leaf(out), k)
 
 
 def explain(result: GradResult, max_paths: int = MAX_PATHS, max_variables: int = MAX_VARIABLES) -> Explanation:
@@ -216,7 +171,7 @@ def gate_note(result: GradResult, i: int) -> GateNote:
         if not bp.needs[j]:
             continue
         value = float(loc[k]) if loc is not None else math.nan
-        notes.append(LocalNote(j, local_formula(node.op.name, labels, node.label, k), value))
+        notes.append(LocalNote(j, local_formula(node.op, labels, node.label, k), value))
     return GateNote(i, f"{node.label} = {tape.gate_text(i)}", node.op.pattern, tuple(notes))
 
 

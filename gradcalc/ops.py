@@ -1,17 +1,23 @@
 """The operations: one row each.
 
-Each :class:`Op` row says everything about one gate — how it prints, its
+Each :class:`Op` row says everything about one gate: the names it is called
+by, how it prints (an operator of the parser's chart, or a function name), its
 forward value, its local gradient with respect to each input (given the inputs
-and the output, so ``exp`` and ``sigmoid`` reuse their value), its SymPy
-counterpart, the name of its backprop pattern, what happens at its
-non-differentiable points, and what is wrong when its inputs are outside its
-domain.  Adding an op is adding a row.
+and the output, so ``exp`` and ``sigmoid`` reuse their value) and how that
+local gradient reads as a formula, its SymPy counterpart, the name of its
+backprop pattern, what happens at its non-differentiable points, what is wrong
+when its inputs are outside its domain, and where it is smooth (for tests and
+fuzzers).  Everything else — the function names the parser accepts, every
+printer, ``--explain``, traces, pictures, the SymPy check, the vectorized
+sweep and the table-driven tests — is derived from the rows.  Adding an op is
+adding a row (and, if its value needs it, one method to each math namespace).
 
-The rules are written against a small math namespace ``m`` (see
-:class:`ScalarMath`) rather than the ``math`` module directly, so that the same
-row can later run over NumPy arrays; the scalar namespace never raises on
-overflow or domain errors, it returns ``inf``/``nan`` as IEEE arithmetic does,
-and the engine names the first gate that produced one.
+The rules are written against a small math namespace ``m``: :class:`ScalarMath`
+here for floats, ``gradcalc.tensor.NumpyMath`` for arrays.  Both answer inf
+and nan as IEEE arithmetic does instead of raising, and both give one numeric
+behaviour per op (NaN propagates, ties by one convention); the table test
+holds them to each other.  The engine names the first gate that made a value
+that is not finite.
 """
 
 from __future__ import annotations
@@ -27,28 +33,63 @@ NAN = math.nan
 # Conventions at non-differentiable points; `--tie` chooses among TIE_MODES.
 TIE_MODES = ("split", "first", "all")
 DEFAULT_TIE = "split"
+LEAKY_SLOPE = 0.01  # leaky_relu's slope below 0: PyTorch's default negative_slope
+
+
+def _overflowing(f: Callable[[float], float]) -> Callable[[float], float]:
+    """``f``, answering ±inf where the math module raises OverflowError and nan where it raises ValueError."""
+
+    def safe(x: float) -> float:
+        try:
+            return f(x)
+        except OverflowError:
+            return math.copysign(INF, f(math.copysign(1.0, x))) if x == x else NAN
+        except ValueError:
+            return NAN
+
+    return safe
 
 
 class ScalarMath:
-    """Float math that answers inf/nan instead of raising, like IEEE and NumPy."""
+    """Float math that answers inf/nan instead of raising, like IEEE and NumPy (and agrees with NumpyMath)."""
 
     __slots__ = ("tie",)
 
     def __init__(self, tie: str = DEFAULT_TIE) -> None:
         self.tie = tie
 
+    exp = staticmethod(_overflowing(math.exp))
+    expm1 = staticmethod(_overflowing(math.expm1))
+    sinh = staticmethod(_overflowing(math.sinh))
+    cosh = staticmethod(_overflowing(math.cosh))
+    asin = staticmethod(_overflowing(math.asin))
+    acos = staticmethod(_overflowing(math.acos))
+    atan = staticmethod(math.atan)
+    atan2 = staticmethod(math.atan2)
+
     @staticmethod
-    def exp(x: float) -> float:
-        try:
-            return math.exp(x)
-        except OverflowError:
-            return INF
+    def _log(f: Callable[[float], float], x: float) -> float:
+        if x > 0:
+            return f(x)
+        return -INF if x == 0 else NAN
 
     @staticmethod
     def log(x: float) -> float:
-        if x > 0:
-            return math.log(x)
-        return -INF if x == 0 else NAN
+        return ScalarMath._log(math.log, x)
+
+    @staticmethod
+    def log2(x: float) -> float:
+        return ScalarMath._log(math.log2, x)
+
+    @staticmethod
+    def log10(x: float) -> float:
+        return ScalarMath._log(math.log10, x)
+
+    @staticmethod
+    def log1p(x: float) -> float:
+        if x > -1:
+            return math.log1p(x)
+        return -INF if x == -1 else NAN
 
     @staticmethod
     def sqrt(x: float) -> float:
@@ -75,8 +116,17 @@ class ScalarMath:
         # Two branches so that neither overflows: exp of a non-positive number only.
         if x >= 0:
             return 1.0 / (1.0 + math.exp(-x))
+        if x != x:
+            return NAN
         z = math.exp(x)
         return z / (1.0 + z)
+
+    @staticmethod
+    def softplus(x: float) -> float:
+        """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
+        if x != x:
+            return NAN
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
     @staticmethod
     def pow(a: float, b: float) -> float:
@@ -87,7 +137,10 @@ class ScalarMath:
                 return -INF
             return INF
         except ValueError:  # 0 to a negative power, or a negative base to a fraction
-            return INF if a == 0 else NAN
+            if a == 0:  # IEEE: -0 to an odd negative integer is -inf
+                odd = b == int(b) and int(b) % 2 == 1
+                return -INF if odd and math.copysign(1.0, a) < 0 else INF
+            return NAN
 
     @staticmethod
     def div(a: float, b: float) -> float:
@@ -98,11 +151,11 @@ class ScalarMath:
 
     @staticmethod
     def sign(x: float) -> float:
-        return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+        return 1.0 if x > 0 else (-1.0 if x < 0 else (x if x != x else 0.0))
 
     @staticmethod
     def relu(x: float) -> float:
-        return x if x > 0 else 0.0
+        return x if x > 0 or x != x else 0.0
 
     @staticmethod
     def step(x: float) -> float:
@@ -115,11 +168,13 @@ class ScalarMath:
 
     @staticmethod
     def maximum(xs: Values) -> float:
-        return max(xs)
+        top = max(xs)
+        return NAN if any(x != x for x in xs) else top
 
     @staticmethod
     def minimum(xs: Values) -> float:
-        return min(xs)
+        low = min(xs)
+        return NAN if any(x != x for x in xs) else low
 
     @staticmethod
     def where(cond: bool, a: float, b: float) -> float:
@@ -157,6 +212,7 @@ class ScalarMath:
 
 Math = Any  # ScalarMath, or a NumPy namespace with the same methods
 Values = Sequence[Any]
+Interval = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +224,13 @@ class Op:
     (and sums away broadcasting).  Structural tensor gates (matmul, sum,
     softmax, ...) give ``vjp`` and ``jvp`` instead: the downstream gradients
     for an upstream gradient, and the output tangent for input tangents.
+
+    ``grad_text`` writes each input's local gradient as a formula in
+    gradcalc's own syntax over ``a`` and ``b`` (the inputs) and ``out`` (the
+    gate's value), parsed by gradcalc's parser and printed by every printer;
+    a text with ``{a}`` in braces is a notation rather than a formula (relu's
+    ``[{a} > 0]``), shown as it is.  The table test evaluates every formula
+    and holds it to ``local``.
     """
 
     name: str
@@ -175,15 +238,26 @@ class Op:
     fwd: Callable[..., Any]  # fwd(m, *inputs) -> value
     local: Callable[[Math, Values, Any], tuple[Any, ...]] | None  # (m, inputs, out) -> one per input
     sym: Callable[..., Any]  # sym(sympy, *args) -> SymPy expression (or object array of them)
-    symbol: str | None = None  # infix symbol for display, e.g. '+'
+    symbol: str | None = None  # its operator in the parser's chart, e.g. '+'; None: a function
+    calls: tuple[str, ...] = ()  # the names it is called by, the first the one printed; () for operators
+    math_name: str | None = None  # the name written in mathematics, if another: ln for log
+    glyph: str | None = None  # how it is drawn in a picture's circle (default: its name)
     pattern: str = ""  # the backprop pattern, CS231n's words
+    grad_text: tuple[str, ...] = ()  # each input's local gradient as a formula (see above)
     kink: Callable[[Math, Values, Any], str | None] | None = None
     domain: Callable[[Math, Values], str | None] | None = None
-    prec: int = 100  # binding power when printed (same chart as the parser)
+    smooth: tuple[Interval, ...] = ((-2.0, 2.0),)  # per input: where it is smooth, for tests and fuzzers
+    convention: str = ""  # what it does at its kinks and domain edges, for the docs
     vjp: Callable[[Math, Any, Values, Any], tuple[Any, ...]] | None = None  # (m, g, inputs, out)
     jvp: Callable[[Math, Values, Values, Any], Any] | None = None  # (m, tangents, inputs, out)
     rule: str = ""  # how a structural gate hands back gradients, for tables
     tensor: bool = False  # only meaningful on vectors and matrices
+    index: tuple[int, ...] | None = None  # the position an index gate picks
+
+    @property
+    def shown_name(self) -> str:
+        """The name it is printed by as a function."""
+        return self.calls[0] if self.calls else self.name
 
 
 def _tie_note(kind: str) -> Callable[[Math, Values, Any], str | None]:
@@ -256,52 +330,188 @@ def _is_zero(m: Math, x: Any) -> bool:
     return bool(m.any(x == 0))
 
 
+def _at_zero(note: str) -> Callable[[Math, Values, Any], str | None]:
+    """A kink note for a gate whose (first) input is 0."""
+    return lambda m, xs, out: note if _is_zero(m, xs[0]) else None
+
+
+def _log_domain(what: str, edge: float = 0.0) -> Callable[[Math, Values], str | None]:
+    def domain(m: Math, xs: Values) -> str | None:
+        x = xs[0]
+        if m.any(x == edge):
+            return f"{what} of {'zero' if edge == 0 else f'{edge:g}'}"
+        if m.any(x < edge):
+            return f"{what} of a number below {edge:g}" if edge else f"{what} of a negative number"
+        return None
+
+    return domain
+
+
+def _unit_domain(name: str) -> Callable[[Math, Values], str | None]:
+    return lambda m, xs: f"{name} of a number outside [-1, 1]" if m.any((xs[0] < -1) | (xs[0] > 1)) else None
+
+
+def _unit_kink(name: str) -> Callable[[Math, Values, Any], str | None]:
+    return lambda m, xs, out: (
+        f"{name} at ±1: derivative is infinite" if m.any((xs[0] == 1) | (xs[0] == -1)) else None
+    )
+
+
+def _logb_local(m: Math, xs: Values, out: Any) -> tuple[Any, Any]:
+    a, b = xs
+    lb = m.log(b)
+    return m.div(1.0, a * lb), m.div(-out, b * lb)
+
+
+def _logb_domain(m: Math, xs: Values) -> str | None:
+    a, b = xs
+    if m.any(a <= 0):
+        return "log of zero" if _is_zero(m, a) else "log of a negative number"
+    if m.any(b <= 0):
+        return "a logarithm's base must be positive"
+    if m.any(b == 1):
+        return "a logarithm's base cannot be 1"
+    return None
+
+
+def _atan2_local(m: Math, xs: Values, out: Any) -> tuple[Any, Any]:
+    y, x = xs
+    r2 = x * x + y * y
+    return m.where(r2 == 0, 0.0, m.div(x, r2)), m.where(r2 == 0, 0.0, m.div(-y, r2))
+
+
+def _sym_atan2(sp: Any, y: Any, x: Any) -> Any:
+    return sp.atan2(y, x)
+
+
+def _sym_leaky(sp: Any, a: Any) -> Any:
+    return sp.Piecewise((a, a > 0), (sp.Rational(1, 100) * a, True))
+
+
+def _sym_elu(sp: Any, a: Any) -> Any:
+    return sp.Piecewise((a, a > 0), (sp.exp(a) - 1, True))
+
+
+_INVERSE_UNIT = ((-0.9, 0.9),)
+_POSITIVE = ((0.1, 4.0),)
+
 ROWS: tuple[Op, ...] = (
+    # -- operators ----------------------------------------------------------
     Op("add", 2, lambda m, a, b: a + b, lambda m, xs, out: (1.0, 1.0),
-       lambda sp, a, b: a + b, symbol="+", pattern="add distributes", prec=10),
+       lambda sp, a, b: a + b, symbol="+", glyph="+", pattern="add distributes", grad_text=("1", "1"),
+       smooth=((-2, 2), (-2, 2))),
     Op("sub", 2, lambda m, a, b: a - b, lambda m, xs, out: (1.0, -1.0),
-       lambda sp, a, b: a - b, symbol="-", pattern="sub distributes, negated on the right", prec=10),
+       lambda sp, a, b: a - b, symbol="-", glyph="−", pattern="sub distributes, negated on the right",
+       grad_text=("1", "-1"), smooth=((-2, 2), (-2, 2))),
     Op("mul", 2, lambda m, a, b: a * b, lambda m, xs, out: (xs[1], xs[0]),
-       lambda sp, a, b: a * b, symbol="*", pattern="mul swaps", prec=20),
+       lambda sp, a, b: a * b, symbol="*", glyph="×", pattern="mul swaps", grad_text=("b", "a"),
+       smooth=((-2, 2), (-2, 2))),
     Op("div", 2, lambda m, a, b: m.div(a, b),
        lambda m, xs, out: (m.div(1.0, xs[1]), m.div(-xs[0], xs[1] * xs[1])),
-       lambda sp, a, b: a / b, symbol="/", pattern="div: 1/b and -a/b²", prec=20,
-       domain=lambda m, xs: "division by zero" if _is_zero(m, xs[1]) else None),
-    Op("pow", 2, lambda m, a, b: m.pow(a, b), _pow_local, ew(_sym_pow), symbol="^",
-       pattern="power rule", prec=40, domain=_pow_domain, kink=_pow_kink),
+       lambda sp, a, b: a / b, symbol="/", glyph="÷", pattern="div: 1/b and -a/b²", grad_text=("1/b", "(-a)/b^2"),
+       domain=lambda m, xs: "division by zero" if _is_zero(m, xs[1]) else None, smooth=((-2, 2), (0.5, 3))),
+    Op("pow", 2, lambda m, a, b: m.pow(a, b), _pow_local, ew(_sym_pow), symbol="^", calls=("pow",), glyph="^",
+       pattern="power rule", grad_text=("b*a^(b - 1)", "out*log(a)"), domain=_pow_domain, kink=_pow_kink,
+       smooth=((0.2, 3), (-2, 2)),
+       convention="0^y: ∂/∂y taken as 0 (PyTorch); 0^y with 0 < y < 1: ∂/∂x infinite; "
+       "x^y with x < 0: ∂/∂y undefined"),
     Op("neg", 1, lambda m, a: -a, lambda m, xs, out: (-1.0,),
-       lambda sp, a: -a, symbol="-", pattern="neg flips the sign", prec=30),
+       lambda sp, a: -a, symbol="-", glyph="−x", pattern="neg flips the sign", grad_text=("-1",)),
+    # -- functions ------------------------------------------------------------
     Op("exp", 1, lambda m, a: m.exp(a), lambda m, xs, out: (out,),
-       ew(lambda sp, a: sp.exp(a)), pattern="exp passes its value"),
+       ew(lambda sp, a: sp.exp(a)), calls=("exp",), pattern="exp passes its value", grad_text=("out",)),
+    Op("expm1", 1, lambda m, a: m.expm1(a), lambda m, xs, out: (out + 1.0,),
+       ew(lambda sp, a: sp.exp(a) - 1), calls=("expm1",), pattern="expm1: eˣ", grad_text=("exp(a)",),
+       convention="e^x − 1, exact for small x (expm1(1e-10) is 1e-10)"),
     Op("log", 1, lambda m, a: m.log(a), lambda m, xs, out: (m.div(1.0, xs[0]),),
-       ew(lambda sp, a: sp.log(a)), pattern="log: 1/x",
-       domain=lambda m, xs: "log of zero" if _is_zero(m, xs[0])
-       else ("log of a negative number" if m.any(xs[0] < 0) else None)),
+       ew(lambda sp, a: sp.log(a)), calls=("log", "ln"), math_name="ln", glyph="ln", pattern="log: 1/x",
+       grad_text=("1/a",), domain=_log_domain("log"), smooth=_POSITIVE),
+    Op("logb", 2, lambda m, a, b: m.div(m.log(a), m.log(b)), _logb_local,
+       ew(lambda sp, a, b: sp.log(a) / sp.log(b)), calls=("log",), pattern="log base b: 1/(x ln b)",
+       grad_text=("1/(a*log(b))", "(-out)/(b*log(b))"), domain=_logb_domain, smooth=((0.2, 4.0), (1.5, 4.0)),
+       convention="log(x, b) = ln x / ln b; the base must be positive and not 1"),
+    Op("log2", 1, lambda m, a: m.log2(a), lambda m, xs, out: (m.div(1.0, xs[0] * math.log(2.0)),),
+       ew(lambda sp, a: sp.log(a) / sp.log(2)), calls=("log2",), pattern="log2: 1/(x ln 2)",
+       grad_text=("1/(a*log(2))",), domain=_log_domain("log2"), smooth=_POSITIVE),
+    Op("log10", 1, lambda m, a: m.log10(a), lambda m, xs, out: (m.div(1.0, xs[0] * math.log(10.0)),),
+       ew(lambda sp, a: sp.log(a) / sp.log(10)), calls=("log10",), pattern="log10: 1/(x ln 10)",
+       grad_text=("1/(a*log(10))",), domain=_log_domain("log10"), smooth=_POSITIVE),
+    Op("log1p", 1, lambda m, a: m.log1p(a), lambda m, xs, out: (m.div(1.0, 1.0 + xs[0]),),
+       ew(lambda sp, a: sp.log(1 + a)), calls=("log1p",), pattern="log1p: 1/(1 + x)",
+       grad_text=("1/(1 + a)",), domain=_log_domain("log1p", -1.0), smooth=((-0.8, 3.0),),
+       convention="ln(1 + x), exact for small x (log1p(1e-10) is 1e-10)"),
     Op("sqrt", 1, lambda m, a: m.sqrt(a), lambda m, xs, out: (m.div(0.5, out),),
-       ew(lambda sp, a: sp.sqrt(a)), pattern="sqrt: 1/(2√x)",
+       ew(lambda sp, a: sp.sqrt(a)), calls=("sqrt",), glyph="√", pattern="sqrt: 1/(2√x)", grad_text=("1/(2*out)",),
        domain=lambda m, xs: "square root of a negative number" if m.any(xs[0] < 0) else None,
-       kink=lambda m, xs, out: "sqrt at 0: derivative is infinite" if _is_zero(m, xs[0]) else None),
+       kink=_at_zero("sqrt at 0: derivative is infinite"), smooth=_POSITIVE,
+       convention="at 0 the derivative is infinite"),
     Op("sin", 1, lambda m, a: m.sin(a), lambda m, xs, out: (m.cos(xs[0]),),
-       ew(lambda sp, a: sp.sin(a)), pattern="sin: cos x"),
+       ew(lambda sp, a: sp.sin(a)), calls=("sin",), pattern="sin: cos x", grad_text=("cos(a)",)),
     Op("cos", 1, lambda m, a: m.cos(a), lambda m, xs, out: (-m.sin(xs[0]),),
-       ew(lambda sp, a: sp.cos(a)), pattern="cos: -sin x"),
+       ew(lambda sp, a: sp.cos(a)), calls=("cos",), pattern="cos: -sin x", grad_text=("-sin(a)",)),
     Op("tan", 1, lambda m, a: m.tan(a), lambda m, xs, out: (1.0 + out * out,),
-       ew(lambda sp, a: sp.tan(a)), pattern="tan: 1 + tan²x"),
+       ew(lambda sp, a: sp.tan(a)), calls=("tan",), pattern="tan: 1 + tan²x", grad_text=("1 + out^2",),
+       smooth=((-1.2, 1.2),)),
+    Op("asin", 1, lambda m, a: m.asin(a), lambda m, xs, out: (m.div(1.0, m.sqrt(1.0 - xs[0] * xs[0])),),
+       ew(lambda sp, a: sp.asin(a)), calls=("asin",), pattern="asin: 1/√(1 - x²)",
+       grad_text=("1/sqrt(1 - a^2)",), domain=_unit_domain("asin"), kink=_unit_kink("asin"), smooth=_INVERSE_UNIT,
+       convention="defined on [-1, 1]; at ±1 the derivative is infinite"),
+    Op("acos", 1, lambda m, a: m.acos(a), lambda m, xs, out: (m.div(-1.0, m.sqrt(1.0 - xs[0] * xs[0])),),
+       ew(lambda sp, a: sp.acos(a)), calls=("acos",), pattern="acos: -1/√(1 - x²)",
+       grad_text=("-1/sqrt(1 - a^2)",), domain=_unit_domain("acos"), kink=_unit_kink("acos"), smooth=_INVERSE_UNIT,
+       convention="defined on [-1, 1]; at ±1 the derivative is infinite"),
+    Op("atan", 1, lambda m, a: m.atan(a), lambda m, xs, out: (m.div(1.0, 1.0 + xs[0] * xs[0]),),
+       ew(lambda sp, a: sp.atan(a)), calls=("atan",), pattern="atan: 1/(1 + x²)", grad_text=("1/(1 + a^2)",)),
+    Op("atan2", 2, lambda m, y, x: m.atan2(y, x), _atan2_local, ew(_sym_atan2), calls=("atan2",),
+       pattern="atan2: (x, -y)/(x² + y²)", grad_text=("b/(a^2 + b^2)", "(-a)/(a^2 + b^2)"),
+       kink=lambda m, xs, out: "atan2 at (0, 0): gradient taken as 0"
+       if m.any((xs[0] == 0) & (xs[1] == 0)) else None, smooth=((-2, 2), (0.3, 2)),
+       convention="the angle of the point (x, y), in (-π, π]; at (0, 0) the gradient is taken as 0"),
+    Op("sinh", 1, lambda m, a: m.sinh(a), lambda m, xs, out: (m.cosh(xs[0]),),
+       ew(lambda sp, a: sp.sinh(a)), calls=("sinh",), pattern="sinh: cosh x", grad_text=("cosh(a)",)),
+    Op("cosh", 1, lambda m, a: m.cosh(a), lambda m, xs, out: (m.sinh(xs[0]),),
+       ew(lambda sp, a: sp.cosh(a)), calls=("cosh",), pattern="cosh: sinh x", grad_text=("sinh(a)",)),
     Op("tanh", 1, lambda m, a: m.tanh(a), lambda m, xs, out: (1.0 - out * out,),
-       ew(lambda sp, a: sp.tanh(a)), pattern="tanh: 1 - tanh²"),
+       ew(lambda sp, a: sp.tanh(a)), calls=("tanh",), pattern="tanh: 1 - tanh²", grad_text=("1 - out^2",)),
     Op("sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, xs, out: (out * (1.0 - out),),
-       ew(lambda sp, a: 1 / (1 + sp.exp(-a))), pattern="sigmoid: σ(1-σ)"),
+       ew(lambda sp, a: 1 / (1 + sp.exp(-a))), calls=("sigmoid",), glyph="σ", pattern="sigmoid: σ(1-σ)",
+       grad_text=("out*(1 - out)",)),
+    Op("softplus", 1, lambda m, a: m.softplus(a), lambda m, xs, out: (m.sigmoid(xs[0]),),
+       ew(lambda sp, a: sp.log(1 + sp.exp(a))), calls=("softplus",), pattern="softplus: σ(x)",
+       grad_text=("sigmoid(a)",),
+       convention="ln(1 + eˣ) computed as max(x, 0) + log1p(e^-|x|), so it never overflows (softplus(1000) is "
+       "1000; PyTorch switches to x above 20)"),
     Op("relu", 1, lambda m, a: m.relu(a), lambda m, xs, out: (m.step(xs[0]),),
-       ew(lambda sp, a: sp.Max(0, a)), pattern="relu gates",
-       kink=lambda m, xs, out: "relu at 0: local gradient taken as 0 (PyTorch, JAX)" if _is_zero(m, xs[0]) else None),
+       ew(lambda sp, a: sp.Max(0, a)), calls=("relu",), pattern="relu gates", grad_text=("[{a} > 0]",),
+       kink=_at_zero("relu at 0: local gradient taken as 0 (PyTorch, JAX)"), smooth=((0.2, 2.0),),
+       convention="at 0 the local gradient is 0 (PyTorch, JAX)"),
+    Op("leaky_relu", 1, lambda m, a: m.where(a > 0, a, LEAKY_SLOPE * a),
+       lambda m, xs, out: (m.where(xs[0] > 0, 1.0, LEAKY_SLOPE),), ew(_sym_leaky), calls=("leaky_relu",),
+       pattern="leaky_relu gates, 0.01 below 0", grad_text=("(1 if {a} > 0, else 0.01)",),
+       kink=_at_zero("leaky_relu at 0: local gradient taken as 0.01 (PyTorch)"), smooth=((0.2, 2.0),),
+       convention="x for x > 0, else 0.01·x (PyTorch's default slope); at 0 the local gradient is 0.01 (PyTorch)"),
+    Op("elu", 1, lambda m, a: m.where(a > 0, a, m.expm1(m.where(a > 0, 0.0, a))),
+       lambda m, xs, out: (m.where(xs[0] > 0, 1.0, out + 1.0),), ew(_sym_elu), calls=("elu",),
+       pattern="elu gates, eˣ below 0", grad_text=("(1 if {a} > 0, else exp({a}))",), smooth=((0.2, 2.0),),
+       convention="x for x > 0, else eˣ − 1 (α = 1, PyTorch's default); smooth at 0, where its slope is 1"),
     Op("abs", 1, lambda m, a: m.abs(a), lambda m, xs, out: (m.sign(xs[0]),),
-       ew(lambda sp, a: sp.Abs(a)), pattern="abs: sign x",
-       kink=lambda m, xs, out: "abs at 0: local gradient taken as sign(0) = 0" if _is_zero(m, xs[0]) else None),
+       ew(lambda sp, a: sp.Abs(a)), calls=("abs",), pattern="abs: sign x", grad_text=("sign(a)",),
+       kink=_at_zero("abs at 0: local gradient taken as sign(0) = 0"), smooth=((0.2, 2.0),),
+       convention="at 0 the local gradient is sign(0) = 0 (PyTorch, JAX)"),
+    Op("sign", 1, lambda m, a: m.sign(a), lambda m, xs, out: (0.0,),
+       ew(lambda sp, a: sp.sign(a)), calls=("sign",), pattern="sign: 0", grad_text=("0",),
+       kink=_at_zero("sign at 0: a jump; local gradient taken as 0 (PyTorch)"), smooth=((0.2, 2.0),),
+       convention="-1, 0 or 1; its local gradient is 0 everywhere, the jump at 0 included (PyTorch)"),
     Op("max", -1, lambda m, *xs: m.maximum(xs), lambda m, xs, out: m.tie_locals(xs, out),
-       ew(lambda sp, *a: sp.Max(*a)), pattern="max routes", kink=_tie_note("max")),
+       ew(lambda sp, *a: sp.Max(*a)), calls=("max",), pattern="max routes", grad_text=("[{x} is the max]",),
+       kink=_tie_note("max"), smooth=((-2, -1), (1, 2)),
+       convention="a tie splits the gradient evenly (--tie first|all to change)"),
     Op("min", -1, lambda m, *xs: m.minimum(xs), lambda m, xs, out: m.tie_locals(xs, out),
-       ew(lambda sp, *a: sp.Min(*a)), pattern="min routes", kink=_tie_note("min")),
+       ew(lambda sp, *a: sp.Min(*a)), calls=("min",), pattern="min routes", grad_text=("[{x} is the min]",),
+       kink=_tie_note("min"), smooth=((-2, -1), (1, 2)),
+       convention="a tie splits the gradient evenly (--tie first|all to change)"),
 )
+
 
 def _np_sum(a: Any) -> Any:
     if type(a).__name__ == "ndarray":
@@ -339,32 +549,36 @@ def _sym_matmul(sp: Any, a: Any, b: Any) -> Any:
 # hand gradients back through a vector-Jacobian product (vjp) and push
 # tangents forward through a Jacobian-vector product (jvp).
 TENSOR_ROWS: tuple[Op, ...] = (
-    Op("matmul", 2, lambda m, a, b: m.matmul(a, b), None, _sym_matmul, symbol="@", prec=20,
+    Op("matmul", 2, lambda m, a, b: m.matmul(a, b), None, _sym_matmul, symbol="@", glyph="@",
        pattern="matmul: g·bᵀ to a, aᵀ·g to b",
        vjp=lambda m, g, xs, out: m.matmul_vjp(g, xs[0], xs[1]),
        jvp=lambda m, ts, xs, out: m.matmul(ts[0], xs[1]) + m.matmul(xs[0], ts[1]),
        rule="a: g·bᵀ, b: aᵀ·g", tensor=True),
-    Op("sum", 1, lambda m, a: m.sum(a), None, lambda sp, a: _np_sum(a),
+    Op("sum", 1, lambda m, a: m.sum(a), None, lambda sp, a: _np_sum(a), calls=("sum",),
        pattern="sum distributes", vjp=lambda m, g, xs, out: (g * m.ones_like(xs[0]),),
        jvp=lambda m, ts, xs, out: m.sum(ts[0]), rule="g to every element", tensor=True),
     Op("mean", 1, lambda m, a: m.mean(a), None, lambda sp, a: _np_sum(a) / max(1, getattr(a, "size", 1)),
-       pattern="mean distributes g/n", vjp=lambda m, g, xs, out: (g * m.ones_like(xs[0]) / m.size(xs[0]),),
+       calls=("mean",), pattern="mean distributes g/n",
+       vjp=lambda m, g, xs, out: (g * m.ones_like(xs[0]) / m.size(xs[0]),),
        jvp=lambda m, ts, xs, out: m.mean(ts[0]), rule="g/n to every element", tensor=True),
-    Op("T", 1, lambda m, a: m.transpose(a), None, lambda sp, a: a.T if hasattr(a, "T") else a,
+    Op("T", 1, lambda m, a: m.transpose(a), None, lambda sp, a: a.T if hasattr(a, "T") else a, calls=("T",),
        pattern="transpose", vjp=lambda m, g, xs, out: (m.transpose(g),),
        jvp=lambda m, ts, xs, out: m.transpose(ts[0]), rule="gᵀ", tensor=True),
-    Op("softmax", 1, lambda m, a: m.softmax(a), None, _sym_softmax, pattern="softmax: s⊙(g − s·g)",
+    # softmax and logsumexp run over every element, as exp(x)/sum(exp(x)) and log(sum(exp(x))) do.
+    Op("softmax", 1, lambda m, a: m.softmax(a), None, _sym_softmax, calls=("softmax",),
+       pattern="softmax: s⊙(g − s·g)",
        vjp=lambda m, g, xs, out: (out * (g - m.sum(g * out)),),
        jvp=lambda m, ts, xs, out: out * (ts[0] - m.sum(out * ts[0])), rule="s⊙(g − Σ g s)", tensor=True),
-    Op("logsumexp", 1, lambda m, a: m.logsumexp(a), None, _sym_logsumexp, pattern="logsumexp: g·softmax",
+    Op("logsumexp", 1, lambda m, a: m.logsumexp(a), None, _sym_logsumexp, calls=("logsumexp",),
+       pattern="logsumexp: g·softmax",
        vjp=lambda m, g, xs, out: (g * m.softmax(xs[0]),),
        jvp=lambda m, ts, xs, out: m.sum(m.softmax(xs[0]) * ts[0]), rule="g·softmax(x)", tensor=True),
     Op("log_softmax", 1, lambda m, a: a - m.logsumexp(a), None,
-       lambda sp, a: a - _sym_logsumexp(sp, a), pattern="log_softmax: g − softmax·Σg",
+       lambda sp, a: a - _sym_logsumexp(sp, a), calls=("log_softmax",), pattern="log_softmax: g − softmax·Σg",
        vjp=lambda m, g, xs, out: (g - m.softmax(xs[0]) * m.sum(g),),
        jvp=lambda m, ts, xs, out: ts[0] - m.sum(m.softmax(xs[0]) * ts[0]), rule="g − softmax(x) Σ g",
        tensor=True),
-    Op("norm", 1, lambda m, a: m.sqrt(m.sum(a * a)), None, lambda sp, a: sp.sqrt(_np_sum(a * a)),
+    Op("norm", 1, lambda m, a: m.sqrt(m.sum(a * a)), None, lambda sp, a: sp.sqrt(_np_sum(a * a)), calls=("norm",),
        pattern="norm: g·x/‖x‖",
        vjp=lambda m, g, xs, out: (m.where(out == 0, 0.0 * xs[0], g * m.div(xs[0], out)),),
        jvp=lambda m, ts, xs, out: m.where(out == 0, 0.0, m.div(m.sum(xs[0] * ts[0]), out)),
@@ -385,22 +599,45 @@ def index_op(index: tuple[int, ...]) -> Op:
         pattern="index routes g to one element",
         vjp=lambda m, g, xs, out: (m.scatter(g, index, xs[0]),),
         jvp=lambda m, ts, xs, out: m.take(ts[0], index),
-        rule=f"g to element [{shown}], 0 elsewhere", tensor=True,
+        rule=f"g to element [{shown}], 0 elsewhere", tensor=True, index=index,
     )
 
 
-OPS: dict[str, Op] = {op.name: op for op in (*ROWS, *TENSOR_ROWS)}
+ALL_ROWS: tuple[Op, ...] = (*ROWS, *TENSOR_ROWS)
+OPS: dict[str, Op] = {op.name: op for op in ALL_ROWS}
 
-# What the user may call, and the op each name means.
-FUNCTIONS: dict[str, str] = {
-    "exp": "exp", "log": "log", "ln": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
-    "tan": "tan", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu", "abs": "abs",
-    "max": "max", "min": "min", "pow": "pow",
-    "sum": "sum", "mean": "mean", "T": "T", "softmax": "softmax", "logsumexp": "logsumexp",
-    "log_softmax": "log_softmax", "norm": "norm",
-}
-BINARY_OPS: dict[str, str] = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul"}
+
+def _calls() -> dict[str, tuple[Op, ...]]:
+    found: dict[str, list[Op]] = {}
+    for op in ALL_ROWS:
+        for name in op.calls:
+            found.setdefault(name, []).append(op)
+    return {name: tuple(ops) for name, ops in found.items()}
+
+
+# What the user may call: each name, and the rows it means (log: one argument, or two with a base).
+CALLS: dict[str, tuple[Op, ...]] = _calls()
+# Each callable name and the op it means with its usual number of arguments.
+FUNCTIONS: dict[str, str] = {name: ops[0].name for name, ops in CALLS.items()}
+# The infix operators of the parser's chart and the op each means.
+BINARY_OPS: dict[str, str] = {op.symbol: op.name for op in ALL_ROWS if op.symbol and op.arity == 2}
+UNARY_OPS: dict[str, str] = {op.symbol: op.name for op in ALL_ROWS if op.symbol and op.arity == 1}
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+
+def takes(op: Op, n: int) -> bool:
+    """Whether ``op`` takes ``n`` arguments."""
+    return n == op.arity or (op.arity == -1 and n >= 2) or (op.arity == -2 and n >= 1)
+
+
+def call_op(name: str, n: int) -> Op | None:
+    """The row that ``name(...)`` with ``n`` arguments means, or None when no row of that name takes ``n``."""
+    return next((op for op in CALLS.get(name, ()) if takes(op, n)), None)
+
+
+def by_call(name: str, n: int) -> Op:
+    """The row ``name(...)`` with ``n`` arguments prints as: the one that takes ``n``, else the first."""
+    return call_op(name, n) or CALLS[name][0]
 
 
 def arity_text(op: Op) -> str:
@@ -409,3 +646,12 @@ def arity_text(op: Op) -> str:
     if op.arity == -2:
         return "one or more arguments"
     return f"{op.arity} argument{'s' * (op.arity != 1)}"
+
+
+def calls_text(name: str) -> str:
+    """How many arguments ``name`` takes, over all its rows: '1 argument', '1 or 2 arguments'."""
+    counts = [arity_text(op) for op in CALLS[name]]
+    if len(counts) == 1:
+        return counts[0]
+    numbers = [c.split()[0] for c in counts]
+    return f"{' or '.join(numbers)} arguments"

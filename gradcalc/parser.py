@@ -29,26 +29,11 @@ from .errors import GradcalcError, Source, Span
 if TYPE_CHECKING:
     from .tree import Expr
 
-# ---------------------------------------------------------------------------
-# The precedence chart: (left binding power, right binding power).
-# Left-associative operators bind their right operand one notch tighter;
-# '^' is right-associative and binds tighter than unary minus, so -x^2 is
-# -(x^2) and 2^-1 is 2^(-1).
-INFIX: dict[str, tuple[int, int]] = {
-    "+": (10, 11),
-    "-": (10, 11),
-    "*": (20, 21),
-    "/": (20, 21),
-    "@": (20, 21),
-    "^": (40, 39),
-}
-PREFIX: dict[str, int] = {"-": 30, "+": 30}
-PREFIX_BP = 30
+from .grammar import INFIX, PREFIX, PREFIX_BP, UNARY_CODE, Instr
 
 # Tokens in one formula at the most: a million-node formula has about 1.8
 # million; past this, memory and time would grow beyond a one-shot tool's.
 MAX_TOKENS = 2_500_000
-# Calls f(x) and indexing v[i] bind tightest of all (postfix, 50).
 
 # ---------------------------------------------------------------------------
 # Tokens
@@ -255,19 +240,11 @@ def _raise(message: str, span: Span, hint: str | None = None) -> Token:
 
 
 # ---------------------------------------------------------------------------
-# Postfix code: what the parser emits and the tape builder reads.
-#
-# One instruction per tree node, children before parents, as a tuple
-# (op, arg, count, start, end, at_start, at_end):
-#   op      'num' 'name' 'neg' 'pos' '+' '-' '*' '/' '^' '@' 'call' 'index' 'list'
-#   arg     a number's text, a name, a called function's name; else None
-#   count   how many operands a call, index or list takes from the stack
-#   start, end        the node's span (a group's parentheses included)
-#   at_start, at_end  its operator token, a call's function name, or the node itself
-# A flat list of tuples costs a fraction of a tree of objects; the tree
-# (``Statement.expr``, gradcalc.tree) is made from it on demand, for printing and tests.
+# Postfix code (its instructions: gradcalc.grammar) is what the parser emits and
+# the tape builder reads.  A flat list of tuples costs a fraction of a tree of
+# objects; the tree (``Statement.expr``, gradcalc.tree) is made from it on
+# demand, for printing and tests.
 
-Instr = tuple[str, Any, int, int, int, int, int]
 
 @dataclass(frozen=True, slots=True)
 class Assign:
@@ -324,25 +301,24 @@ class Program:
 
 _INFIX, _PREFIX, _FRAME = 0, 1, 2
 _CLOSERS = {"paren": ")", "call": ")", "index": "]", "list": "]"}
-_UNARY_CODE = {"-": "neg", "+": "pos"}
 
 
 def _empty_call(name: Token, closer: Token) -> None:
     """``f()``: say how many arguments f takes (max and min take two or more)."""
-    from .ops import FUNCTIONS, OPS, arity_text
+    from .ops import CALLS, calls_text
 
     span = (name.start, closer.end)
-    if name.text not in FUNCTIONS:
+    if name.text not in CALLS:
         raise GradcalcError(
             f"empty call {name.text}()",
             kind="syntax",
             span=span,
             hint="a call has its arguments inside the parentheses, such as exp(x)",
         )
-    op = OPS[FUNCTIONS[name.text]]
+    op = CALLS[name.text][0]
     example = "a, b" if op.arity in (-1, 2) else "x"
     raise GradcalcError(
-        f"{name.text}() takes {arity_text(op)}, given none",
+        f"{name.text}() takes {calls_text(name.text)}, given none",
         kind="syntax",
         span=span,
         hint=f"write {name.text}({example})",
@@ -531,7 +507,7 @@ class _Parser:
         if what == _PREFIX:  # its span runs from the sign to the operand's end
             operand = operands[-1]
             at = self.starts[tok]
-            code.append((_UNARY_CODE[op], None, 0, at, code[operand][4], at, self.ends[tok]))
+            code.append((UNARY_CODE[op], None, 0, at, code[operand][4], at, self.ends[tok]))
         else:  # from the left operand's start to the right one's end
             right = operands.pop()
             left = operands[-1]
@@ -652,10 +628,10 @@ def parse_expression(text: str, name: str = "<formula>") -> Expr:
     return program.statements[0].expr
 
 
-# The tree and its printers live in gradcalc.tree, loaded when first asked for.
+# The tree lives in gradcalc.tree and its printer in gradcalc.printer, loaded when first asked for.
 _TREE_NAMES = frozenset(
     ("Num", "Name", "Unary", "Binary", "Call", "Index", "ListLit", "Expr", "to_tree", "children", "postorder",
-     "to_text", "to_sexpr")
+     "to_sexpr")
 )
 
 
@@ -664,4 +640,8 @@ def __getattr__(name: str) -> Any:
         from . import tree
 
         return getattr(tree, name)
+    if name == "to_text":
+        from .printer import to_text
+
+        return to_text
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
@@ -79,37 +79,11 @@ def sweep_of(tape: Tape, m: Any = None, inputs: Mapping[str, Any] | None = None)
     return cached
 
 
-@functools.cache
-def _vector_math_class() -> type:
-    """NumpyMath, with the few rules whose NaN and signed-zero cases differ from ScalarMath's made to agree."""
-    import numpy as np
-
+def _vector_math(tie: str) -> Any:
+    """The array namespace the vectorized groups run on: NumpyMath, whose every op answers what ScalarMath's does."""
     from .tensor import NumpyMath
 
-    class VectorMath(NumpyMath):
-        @staticmethod
-        def relu(x: Any) -> Any:
-            return np.where(x > 0, x, 0.0)  # relu(nan) is 0, as `x if x > 0 else 0.0`
-
-        @staticmethod
-        def sign(x: Any) -> Any:  # type: ignore[override]
-            return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0))
-
-        @staticmethod
-        def maximum(xs: Sequence[Any]) -> Any:
-            # Python's max keeps the first of equals and skips a later NaN.
-            return functools.reduce(lambda a, b: np.where(b > a, b, a), xs)
-
-        @staticmethod
-        def minimum(xs: Sequence[Any]) -> Any:
-            return functools.reduce(lambda a, b: np.where(b < a, b, a), xs)
-
-        @staticmethod
-        def pow(a: Any, b: Any) -> Any:
-            # ScalarMath answers +inf for 0 (or -0) to a negative power, whatever its sign.
-            return np.where((a == 0) & (b < 0), np.inf, np.power(a, b))
-
-    return VectorMath
+    return NumpyMath(tie)
 
 
 class _Group:
@@ -184,7 +158,7 @@ class Sweep:
         self.output = tape.output
         self.tie = tie
         self.m = ScalarMath(tie)
-        self.vm = _vector_math_class()(tie)
+        self.vm = _vector_math(tie)
         # Caches, each holding the list it was made for (compared by identity).
         self._forward: tuple[list[float], NDArray[Any], list[Any]] | None = None
         self._locals: tuple[list[float], NDArray[Any], list[Any]] | None = None
@@ -472,7 +446,7 @@ class Sweep:
         other = copy.copy(self)
         other.tie = tie
         other.m = ScalarMath(tie)
-        other.vm = _vector_math_class()(tie)
+        other.vm = _vector_math(tie)
         other._locals = None  # max and min's local gradients depend on the tie
         return other
 

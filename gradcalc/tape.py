@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradcalcError, Source, Span, closest
-from .ops import BINARY_OPS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, arity_text, index_op
+from .ops import BINARY_OPS, CALLS, CONSTANTS, FUNCTIONS, OPS, Op, ScalarMath, call_op, calls_text, index_op
 from .parser import Assign, ExprStmt, Instr, Program
 
 VAR, CONST, GATE = "var", "const", "gate"
@@ -53,25 +53,16 @@ class Tape:
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def gate_text(self, i: int) -> str:
-        """The right-hand side of a node, in terms of its inputs' labels: ``x + y``."""
+    def gate_text(self, i: int, style: Any = None) -> str:
+        """The right-hand side of a node, in terms of its inputs' labels: ``x + y`` (see gradcalc.printer)."""
         node = self.nodes[i]
         if node.kind != GATE:
             return node.label
         assert node.op is not None
-        names = [self.nodes[j].label for j in node.args]
-        op = node.op
-        if op.symbol:  # a negative constant inside an operator reads wrongly bare: (-8) ^ q
-            names = [f"({n})" if n.startswith("-") else n for n in names]
-        if op.symbol and len(names) == 2:
-            return f"{names[0]} {op.symbol} {names[1]}"
-        if op.symbol and len(names) == 1:
-            return f"{op.symbol}{names[0]}"
-        if op.name == "index":
-            return f"{names[0]}[{op.rule.split('[')[1].split(']')[0]}]"
-        if op.name == "stack":
-            return f"[{', '.join(names)}]"
-        return f"{op.name}({', '.join(names)})"
+        from .printer import GATE as GATE_STYLE
+        from .printer import gate_tree, leaf, to_string
+
+        return to_string(gate_tree(node.op, [leaf(self.nodes[j].label) for j in node.args]), style or GATE_STYLE)
 
     @property
     def has_tensors(self) -> bool:
@@ -390,17 +381,18 @@ class _Builder:
         return idx
 
     def function(self, func: str, n: int, span: Span, name_span: Span) -> Op:
-        if func not in FUNCTIONS:
-            known = [*FUNCTIONS, *self.env]
-            hint = _did_you_mean(func, known) or f"functions are: {', '.join(sorted(FUNCTIONS))}"
+        if func not in CALLS:
+            known = [*CALLS, *self.env]
+            hint = _did_you_mean(func, known) or f"functions are: {', '.join(sorted(CALLS))}"
             raise GradcalcError(f"unknown function {func!r}", kind="name", span=name_span, hint=hint)
-        op = OPS[FUNCTIONS[func]]
-        if (op.arity >= 0 and n != op.arity) or (op.arity == -1 and n < 2):
+        op = call_op(func, n)
+        if op is None:
+            first = CALLS[func][0]
             raise GradcalcError(
-                f"{func}() takes {arity_text(op)}, given {n}",
+                f"{func}() takes {calls_text(func)}, given {n}",
                 kind="syntax",
                 span=span,
-                hint="max(a, b, ...) and min(a, b, ...) take two or more" if op.arity < 0 else None,
+                hint="max(a, b, ...) and min(a, b, ...) take two or more" if first.arity < 0 else None,
             )
         return op
 

@@ -29,13 +29,22 @@ class NumpyMath:
         self.tie = tie
 
     exp = staticmethod(np.exp)
+    expm1 = staticmethod(np.expm1)
     log = staticmethod(np.log)
+    log2 = staticmethod(np.log2)
+    log10 = staticmethod(np.log10)
+    log1p = staticmethod(np.log1p)
     sqrt = staticmethod(np.sqrt)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     tan = staticmethod(np.tan)
+    asin = staticmethod(np.arcsin)
+    acos = staticmethod(np.arccos)
+    atan = staticmethod(np.arctan)
+    atan2 = staticmethod(np.arctan2)
+    sinh = staticmethod(np.sinh)
+    cosh = staticmethod(np.cosh)
     tanh = staticmethod(np.tanh)
-    sign = staticmethod(np.sign)
     abs = staticmethod(np.abs)
     floor = staticmethod(np.floor)
     transpose = staticmethod(np.transpose)
@@ -57,8 +66,16 @@ class NumpyMath:
         return np.divide(a, b)
 
     @staticmethod
+    def softplus(x: Any) -> Any:
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
     def relu(x: Any) -> Any:
-        return np.maximum(x, 0.0)
+        return np.where((x > 0) | (x != x), x, 0.0)  # NaN stays NaN, -0 becomes 0, as ScalarMath's
+
+    @staticmethod
+    def sign(x: Any) -> Any:
+        return np.where(x > 0, 1.0, np.where(x < 0, -1.0, np.where(x != x, x, 0.0)))
 
     @staticmethod
     def step(x: Any) -> Any:
@@ -150,16 +167,20 @@ class NumpyMath:
     def size(a: Any) -> int:
         return int(np.size(a))
 
+    # Over every element, whatever the shape: exp(a)/sum(exp(a)) and log(sum(exp(a))), without overflow.
     @staticmethod
     def softmax(a: Any) -> Any:
-        a = _vector(a, "softmax")
+        a = np.asarray(a, dtype=float)
         e = np.exp(a - np.max(a))
-        return e / np.sum(e)
+        out = e / np.sum(e)
+        return out if out.ndim else float(out)
 
     @staticmethod
     def logsumexp(a: Any) -> Any:
-        a = _vector(a, "logsumexp")
+        a = np.asarray(a, dtype=float)
         top = np.max(a)
+        if not np.isfinite(top):
+            return float(np.log(np.sum(np.exp(a))))
         return float(top + np.log(np.sum(np.exp(a - top))))
 
     @staticmethod
@@ -185,12 +206,6 @@ class NumpyMath:
         out = np.zeros(np.shape(like))
         out[index] = g
         return out
-
-
-def _vector(a: Any, name: str) -> Any:
-    if np.ndim(a) != 1:
-        raise ValueError(f"{name} takes a vector, not a value of shape {np.shape(a)}")
-    return np.asarray(a, dtype=float)
 
 
 def is_array(x: Any) -> bool:

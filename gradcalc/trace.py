@@ -21,17 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradcalcError, closest
-from .explain import local_formula
 from .ops import DEFAULT_TIE, ScalarMath
 from .parser import parse_program
+from .printer import NOWHERE, TRACE, TRACE_GATE, gate_tree, leaf, local_tree, times, to_string
 from .tape import CONST, GATE, VAR, Tape, backward, build, check_forward, choose_math, forward, jvp
+from .tree import Binary, Expr, Name, Unary
 from .values import resolve_inputs
 
 FORWARD, REVERSE = "forward", "reverse"
 
 _SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
-_INFIX = {"add": "+", "sub": "-", "mul": "×", "div": "/", "pow": "^", "matmul": "@"}
-_FUNCTION_NAMES = {"log": "ln"}
 
 
 def v_name(k: int, mark: str = "") -> str:
@@ -198,12 +197,12 @@ def _numbering(tape: Tape) -> dict[int, int]:
     return number
 
 
-def _operand(tape: Tape, j: int, number: Mapping[int, int]) -> str:
+def _operand(tape: Tape, j: int, number: Mapping[int, int]) -> Expr:
     """A gate's input as written in an expression: v_k, or a constant's text."""
     node = tape.nodes[j]
     if node.kind == CONST:
-        return f"({node.label})" if node.label.startswith("-") else node.label
-    return v_name(number[j])
+        return leaf(node.label)
+    return Name(v_name(number[j]), NOWHERE)
 
 
 def expression(tape: Tape, i: int, number: Mapping[int, int]) -> str:
@@ -211,15 +210,7 @@ def expression(tape: Tape, i: int, number: Mapping[int, int]) -> str:
     if node.kind == VAR:
         return node.label
     assert node.op is not None
-    args = [_operand(tape, j, number) for j in node.args]
-    op = node.op.name
-    if op in _INFIX and len(args) == 2:
-        return f"{args[0]} {_INFIX[op]} {args[1]}"
-    if op == "neg":
-        return f"-{args[0]}"
-    if op == "index":
-        return tape.gate_text(i).replace(tape.nodes[node.args[0]].label, args[0], 1)
-    return f"{_FUNCTION_NAMES.get(op, op)}({', '.join(args)})"
+    return to_string(gate_tree(node.op, [_operand(tape, j, number) for j in node.args]), TRACE_GATE)
 
 
 def _rows(tape: Tape, vals: list[Any], number: Mapping[int, int]) -> list[Row]:
@@ -227,37 +218,37 @@ def _rows(tape: Tape, vals: list[Any], number: Mapping[int, int]) -> list[Row]:
     return [Row(i, number[i], tape.nodes[i].label, expression(tape, i, number), vals[i]) for i in order]
 
 
-def _times(factor: str, local: str | None) -> str:
-    """``factor × local``, written the short way when the local gradient is ±1."""
-    if local == "1":
-        return factor
-    if local == "-1":
-        return f"-{factor}"
-    return f"{factor} × {local or '∂'}"
-
-
-def _locals(tape: Tape, i: int, number: Mapping[int, int]) -> list[str | None]:
+def _locals(tape: Tape, i: int, number: Mapping[int, int]) -> list[Expr | None]:
     node = tape.nodes[i]
     assert node.op is not None
     names = [_operand(tape, j, number) for j in node.args]
-    return [local_formula(node.op.name, names, v_name(number[i]), k) for k in range(len(node.args))]
+    out = Name(v_name(number[i]), NOWHERE)
+    return [local_tree(node.op, names, out, k, TRACE) for k in range(len(node.args))]
 
 
 def _tangent_expr(tape: Tape, row: Row, number: Mapping[int, int], seed: str) -> str:
     node = tape.nodes[row.node]
     if node.kind == VAR:
         return "1   (the seed)" if node.label == seed else "0"
-    terms = []
+    terms: list[Expr] = []
     for j, local in zip(node.args, _locals(tape, row.node, number), strict=True):
         if tape.nodes[j].kind == CONST:
             continue
-        terms.append(_times(dot(number[j]), local))
+        terms.append(times(Name(dot(number[j]), NOWHERE), local))
     if not terms:
         return "0"
-    text = terms[0]
+    return to_string(_sum(terms), TRACE)
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    """t₁ + t₂ + ..., with a negated term subtracted: a - b rather than a + -b."""
+    total = terms[0]
     for t in terms[1:]:
-        text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
-    return text
+        if isinstance(t, Unary) and t.op == "-":
+            total = Binary("-", total, t.operand, NOWHERE, NOWHERE)
+        else:
+            total = Binary("+", total, t, NOWHERE, NOWHERE)
+    return total
 
 
 def _adjoints(result: Trace, vals: list[Any], number: Mapping[int, int], m: Any) -> None:
@@ -282,17 +273,17 @@ def _adjoints(result: Trace, vals: list[Any], number: Mapping[int, int], m: Any)
                 continue
             # What backward() added: nothing past a zero upstream gradient; broadcasting summed away.
             share = (0.0 if g == 0 else down[k]) if scalar else m.unbroadcast(down[k], vals[j])
+            term: Expr
             if node.op is not None and node.op.local is None:  # a structural tensor gate (matmul, sum, ...)
-                term = f"{node.op.name}-VJP({bar(number[i])})"
+                term = Name(f"{node.op.name}-VJP({bar(number[i])})", NOWHERE)
             else:
-                term = _times(bar(number[i]), locals_[k])
+                term = times(Name(bar(number[i]), NOWHERE), locals_[k])
             if j in running:
                 running[j] = running[j] + share
-                sign = f" - {term[1:]}" if term.startswith("-") else f" + {term}"
-                expr = f"{bar(number[j])}{sign}"
+                expr = to_string(_sum([Name(bar(number[j]), NOWHERE), term]), TRACE)
             else:
                 running[j] = share
-                expr = term
+                expr = to_string(term, TRACE)
             result.steps.append(Step(number[j], number[i], expr, running[j]))
     for r in result.rows:
         r.adjoint = bp.grads[r.node] if bp.needs[r.node] else 0.0

@@ -2,8 +2,8 @@
 
 The parser emits flat postfix code (:mod:`gradcalc.parser`) and the tape is
 built from it directly; the tree is for printing formulas back
-(:func:`to_text`), golden tests (:func:`to_sexpr`) and readers of the Python
-API (``Statement.expr``).  Nothing here recurses.
+(:mod:`gradcalc.printer`), golden tests (:func:`to_sexpr`) and readers of the
+Python API (``Statement.expr``).  Nothing here recurses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import Span
-from .parser import INFIX, PREFIX_BP, Instr
+from .grammar import Instr
 
 # Small frozen dataclasses, each with its span.
 
@@ -103,7 +103,7 @@ def to_tree(code: list[Instr], lo: int, hi: int) -> Expr:
 
 
 # ---------------------------------------------------------------------------
-# Printing, from the same precedence table
+# Walking, and the golden tests' form
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:
@@ -131,56 +131,6 @@ def postorder(root: Expr) -> Iterator[Expr]:
         stack.append((node, True))
         for child in reversed(children(node)):
             stack.append((child, False))
-
-
-def _bp(expr: Expr) -> int:
-    """How tightly an expression holds together when printed bare."""
-    if isinstance(expr, Binary):
-        return INFIX[expr.op][0]
-    if isinstance(expr, Unary):
-        return PREFIX_BP
-    if isinstance(expr, Num) and expr.text.startswith("-"):
-        return PREFIX_BP
-    return 100
-
-
-def to_text(root: Expr) -> str:
-    """Print an expression with the fewest parentheses that parse back to the same tree."""
-    done: dict[int, str] = {}
-    for node in postorder(root):
-        kids = [done.pop(id(c)) for c in children(node)]
-        if isinstance(node, Num):
-            text = node.text
-        elif isinstance(node, Name):
-            text = node.id
-        elif isinstance(node, Unary):
-            inner = kids[0]
-            if _bp(node.operand) < PREFIX_BP or (
-                isinstance(node.operand, Binary) and INFIX[node.operand.op][0] <= PREFIX_BP
-            ):
-                inner = f"({inner})"
-            text = node.op + inner
-        elif isinstance(node, Binary):
-            lbp, rbp = INFIX[node.op]
-            left, right = kids
-            # A negated base needs its parentheses: -x^2 is -(x^2), so (-x)^2 keeps them.
-            if _bp(node.left) < lbp or (_bp(node.left) == lbp and rbp < lbp) or (
-                isinstance(node.left, Unary) and lbp > PREFIX_BP
-            ):
-                left = f"({left})"
-            rb = _bp(node.right)
-            if (rb < lbp and not isinstance(node.right, Unary)) or (rb == lbp and rbp > lbp):
-                right = f"({right})"
-            text = f"{left} {node.op} {right}" if node.op != "^" else f"{left}^{right}"
-        elif isinstance(node, Call):
-            text = f"{node.func}({', '.join(kids)})"
-        elif isinstance(node, Index):
-            base = kids[0] if _bp(node.base) == 100 else f"({kids[0]})"
-            text = f"{base}[{', '.join(kids[1:])}]"
-        else:
-            text = f"[{', '.join(kids)}]"
-        done[id(node)] = text
-    return done[id(root)]
 
 
 def to_sexpr(root: Expr) -> str:

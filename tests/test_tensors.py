@@ -299,8 +299,8 @@ def test_shape_error_json() -> None:
     [
         (("sum(v + c)", "v=[1, 2]", "c=[1, 2, 3]"),
          "shape error in gate q = v + c: the shapes do not broadcast together", "v: 2, c: 3"),
-        (("sum(softmax(W))", "W=[[1, 2], [3, 4]]"),
-         "shape error in gate q = softmax(W): softmax takes a vector, not a value of shape (2, 2)", "W: 2×2"),
+        (("sum(v @ W)", "v=[1, 2, 3]", "W=[[1, 2], [3, 4]]"),
+         "shape error in gate q = v @ W: the inner dimensions do not match", "v: 3, W: 2×2"),
         (("s[3]", "s=[1, 2, 3]"),
          "shape error in gate f = s[3]: index 3 is out of range for axis 0 of length 3 (indices start at 0)",
          "s: 3"),

@@ -30,20 +30,6 @@ TITLE_CHARS = 90
 MAX_DRAWN_NODES = 3_000  # past this, dot takes minutes; the DOT text is still given
 DOT_TIMEOUT = 120.0
 
-# How each op is drawn inside its circle; an op without an entry shows its name.
-GLYPHS = {
-    "add": "+",
-    "sub": "−",
-    "mul": "×",
-    "div": "÷",
-    "pow": "^",
-    "neg": "−x",
-    "log": "ln",
-    "sqrt": "√",
-    "sigmoid": "σ",
-    "matmul": "@",
-}
-
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
     "Windows: winget install graphviz), or use --format dot and render it elsewhere, or --format mermaid"
@@ -94,9 +80,9 @@ def glyph(result: GradResult, i: int) -> str:
     tape = result.tape
     node = tape.nodes[i]
     assert node.op is not None
-    if node.op.name == "index":  # s[0]: the picture shows [0], the edge shows s
+    if node.op.index is not None:  # s[0]: the picture shows [0], the edge shows s
         return tape.gate_text(i)[len(tape.nodes[node.args[0]].label):]
-    return GLYPHS.get(node.op.name, node.op.name)
+    return node.op.glyph or node.op.name
 
 
 def uses(result: GradResult) -> list[int]:
