@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 from .api import GradResult, VariableCheck, gradient
+from .builder import build
 from .errors import GradcalcError, Source
 from .parser import parse_program
-from .tape import Tape, backward, build, forward, jvp
+from .passes import backward, forward, jvp
+from .tape import Tape
 
 __version__ = "0.1.0"
 

@@ -6,42 +6,27 @@ from a :class:`GradResult`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import checks
 from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
-from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
-from .parser import Program, parse_program
-from .tape import GATE, Backprop, Tape, backward, build, check_forward, choose_math, finite, forward, jvp, sweep_for
-from .values import resolve_inputs
+from .ops import DEFAULT_TIE, TIE_MODES
+from .parser import Program
+from .passes import Backprop, finite
+from .pipeline import Evaluation, Kink, assemble, elements, evaluate, kinks, quiet, unit
+from .tape import GATE, Tape
 
 if TYPE_CHECKING:
     from .budget import Budgeted
 
 DEFAULT_SYMBOLIC_BUDGET = 5.0
-# Gates at non-differentiable points listed one by one (with the variables below
-# each); past this they are counted.  Every one still marks its variables.
-MAX_KINKS_LISTED = 50
-
 AGREE, DISAGREE, KINK, NONFINITE = "agree", "disagree", "kink", "nonfinite"
 # A large graph's variable when the one check along a random direction failed:
 # some gradient is wrong, and one direction cannot say which.
 UNDECIDED = "undecided"
-
-
-@dataclass
-class Kink:
-    """A gate evaluated at a non-differentiable point, and the convention used."""
-
-    node: int
-    label: str
-    note: str
-    variables: list[str]
 
 
 @dataclass
@@ -130,86 +115,38 @@ def gradient(
     """
     if tie not in TIE_MODES:
         raise ValueError(f"tie must be one of {TIE_MODES}")
-    with paused_gc():
-        # The program is a temporary: its postfix code, about a third of the memory of a large
-        # formula, is freed before the passes allocate theirs.
-        tape = build(formula if isinstance(formula, Program) else parse_program(formula, name), output)
-    if fuse:
-        from .fuse import fuse as fuse_gates
+    ev = evaluate(formula, values, tie=tie, output=output, fuse=fuse, name=name)
+    tape, m = ev.tape, ev.m
+    _require_scalar(tape, ev.values)
+    job: Budgeted | None = None
+    sym_status = SymbolicStatus("off", "turned off (--no-symbolic)")
+    if symbolic:
+        from .symbolic import MAX_SYMBOLIC_NODES
 
-        tape = fuse_gates(tape)
-    inputs, warnings = resolve_inputs(tape, values or {})
-    m = choose_math(tape, inputs, tie)
-    with _quiet(m):
-        vals = forward(tape, inputs, m)
-        check_forward(tape, vals, m)
-        _require_scalar(tape, vals)
-        job: Budgeted | None = None
-        sym_status = SymbolicStatus("off", "turned off (--no-symbolic)")
-        if symbolic:
-            from .symbolic import MAX_SYMBOLIC_NODES
-
-            sym_status = SymbolicStatus("done")
-            if len(tape.nodes) > MAX_SYMBOLIC_NODES:
-                sym_status = SymbolicStatus(
-                    "skipped", f"the graph has {len(tape.nodes):,} nodes, more than {MAX_SYMBOLIC_NODES:,}"
-                )
-            elif tape.variables:
-                job = checks.start_symbolic(tape, inputs, symbolic_budget)
-        try:
-            bp = backward(tape, vals, m)
-            kinks, kinks_more, kinked = _kinks(tape, vals, bp, m)
-            result = GradResult(tape, inputs, vals, bp, [], kinks, warnings, sym_status, numeric, tie, None,
-                                kinks_more, kinked)
-            biggest = checks.largest(vals, sweep_for(tape, m))  # for the central differences' rounding slack
-            _check_variables(result, m, biggest)
-        except BaseException:
-            if job is not None:
-                job.cancel()
-            raise
+        sym_status = SymbolicStatus("done")
+        if len(tape.nodes) > MAX_SYMBOLIC_NODES:
+            sym_status = SymbolicStatus(
+                "skipped", f"the graph has {len(tape.nodes):,} nodes, more than {MAX_SYMBOLIC_NODES:,}"
+            )
+        elif tape.variables:
+            job = checks.start_symbolic(tape, ev.inputs, symbolic_budget)
+    try:
+        bp = ev.backward()
+        found, kinks_more, kinked = kinks(ev, bp)
+        result = GradResult(tape, ev.inputs, ev.values, bp, [], found, ev.warnings, sym_status, numeric, tie, None,
+                            kinks_more, kinked)
+        biggest = checks.largest(ev.values, ev.executor)  # for the central differences' rounding slack
+        with quiet(m):
+            _check_variables(result, ev, biggest)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
     if job is not None:
         _apply_symbolic(result, job)
-    with _quiet(m):
+    with quiet(m):
         _settle(result, m, biggest)
     return result
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building trees and tapes.
-
-    Parsing a large formula allocates hundreds of thousands of small acyclic
-    objects; each gen-2 collection would walk all of them again (measured:
-    parse and build of a 90,000-node formula take half the time without it).
-    Reference counting still frees everything; the collector resumes after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-class _quiet:
-    """NumPy answers inf and nan without warnings; the engine reports them itself."""
-
-    def __init__(self, m: Any) -> None:
-        self.state: Any = None
-        self.scalar = isinstance(m, ScalarMath)
-
-    def __enter__(self) -> None:
-        if not self.scalar:
-            from .tensor import np
-
-            self.state = np.seterr(all="ignore")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.state is not None:
-            from .tensor import np
-
-            np.seterr(**self.state)
 
 
 def _require_scalar(tape: Tape, vals: list[Any]) -> None:
@@ -232,79 +169,9 @@ def _require_scalar(tape: Tape, vals: list[Any]) -> None:
     )
 
 
-def _kinks(tape: Tape, vals: list[Any], bp: Backprop, m: Any) -> tuple[list[Kink], int, frozenset[str]]:
-    """The gates at a non-differentiable point: the first MAX_KINKS_LISTED, how many more, and every variable below one.
-
-    Which variables lie below each kink is one reverse pass, whatever the
-    number of kinks: each node carries a bit per listed kink it feeds, and one
-    more bit for all the others (a walk per kink was quadratic: 20,000 nested
-    relu at 0 took 19 s).
-    """
-    nodes = tape.nodes
-    found: list[tuple[int, str]] = []
-    sweep = sweep_for(tape, m)  # a large scalar tape: only the gates it finds at a kink are asked
-    candidates = sweep.kink_candidates(vals, bp.needs) if sweep is not None else range(len(nodes))
-    for i in candidates:
-        node = nodes[i]
-        if node.kind != GATE or not bp.needs[i] or node.op is None or node.op.kink is None:
-            continue
-        note = node.op.kink(m, [vals[j] for j in node.args], vals[i])
-        if note:
-            found.append((i, note))
-    if not found:
-        return [], 0, frozenset()
-    listed = found[:MAX_KINKS_LISTED]
-    feeds = [0] * (found[-1][0] + 1)  # bit k: the node lies below listed kink k; the top bit: below another
-    for k, (i, _) in enumerate(listed):
-        feeds[i] = 1 << k
-    rest = 1 << len(listed)
-    for i, _ in found[MAX_KINKS_LISTED:]:
-        feeds[i] = rest
-    for i in range(len(feeds) - 1, -1, -1):
-        bits = feeds[i]
-        if bits:
-            for j in nodes[i].args:
-                feeds[j] |= bits
-    below = [(name, feeds[j]) for name, j in tape.variables.items() if j < len(feeds) and feeds[j]]
-    kinks = [
-        Kink(i, nodes[i].label, note, [name for name, bits in below if bits >> k & 1])
-        for k, (i, note) in enumerate(listed)
-    ]
-    return kinks, len(found) - len(listed), frozenset(name for name, _ in below)
-
-
-def _elements(value: Any) -> list[tuple[int, ...]]:
-    """The positions of a variable's elements: [()] for a number."""
-    if isinstance(value, float):
-        return [()]
-    from .tensor import np
-
-    return [tuple(int(k) for k in ix) for ix in np.ndindex(np.shape(value))]
-
-
-def _unit(value: Any, pos: tuple[int, ...], amount: float = 1.0) -> Any:
-    if not pos:
-        return amount
-    from .tensor import np
-
-    e = np.zeros(np.shape(value))
-    e[pos] = amount
-    return e
-
-
-def _assemble(value: Any, parts: list[Any]) -> Any:
-    if isinstance(value, float):
-        return parts[0]
-    if any(p is None for p in parts):
-        return None
-    from .tensor import np
-
-    return np.array(parts, dtype=float).reshape(np.shape(value))
-
-
-def _check_variables(result: GradResult, m: Any, biggest: float) -> None:
-    tape, vals, bp = result.tape, result.values, result.backprop
-    sizes = {name: len(_elements(result.inputs[name])) for name in tape.variables}
+def _check_variables(result: GradResult, ev: Evaluation, biggest: float) -> None:
+    tape, vals, bp, m = result.tape, result.values, result.backprop, ev.m
+    sizes = {name: len(elements(result.inputs[name])) for name in tape.variables}
     per_variable = sum(sizes.values()) * len(tape.nodes) <= checks.PER_VARIABLE_LIMIT
     for name, i in tape.variables.items():
         value = result.inputs[name]
@@ -317,16 +184,16 @@ def _check_variables(result: GradResult, m: Any, biggest: float) -> None:
         if per_variable:
             forward_parts = []
             numeric_parts = []
-            for pos in _elements(value):
-                forward_parts.append(_scalar(jvp(tape, vals, {i: _unit(value, pos)}, m)[tape.output]))
+            for pos in elements(value):
+                forward_parts.append(_scalar(ev.executor.jvp(vals, {i: unit(value, pos)})[tape.output]))
                 if result.numeric:
                     numeric_parts.append(checks.central_difference(tape, result.inputs, name, pos, m))
-            check.forward = _assemble(value, forward_parts)
+            check.forward = assemble(value, forward_parts)
             if result.numeric:
-                check.numeric = _assemble(value, numeric_parts)
+                check.numeric = assemble(value, numeric_parts)
         result.variables.append(check)
     if not per_variable and tape.variables:
-        d = checks.directional(tape, result.inputs, vals, bp, m, result.numeric, biggest=biggest)
+        d = checks.directional(tape, result.inputs, vals, bp, m, result.numeric, biggest=biggest, ex=ev.executor)
         # Only the central difference disagreeing, at a point with kinks: the convention, not a failure.
         d["at_kink"] = not d["agree"] and bool(result.kinks) and FORWARD_TOL.close(d["reverse"], d["forward"])
         if d["at_kink"]:
@@ -384,9 +251,9 @@ def _settle(result: GradResult, m: Any, biggest: float) -> None:
         if check.symbolic is not None and not SYMBOLIC_TOL.close(g, check.symbolic):
             wrong.append("sympy")
         if check.numeric is not None and not NUMERIC_TOL.close(g, check.numeric, slack):
-            fine = _assemble(check.value, [
+            fine = assemble(check.value, [
                 checks.central_difference(result.tape, result.inputs, check.name, pos, m, shrink=8.0)
-                for pos in _elements(check.value)
+                for pos in elements(check.value)
             ])
             verdict, note = checks.judge_numeric(g, check.numeric, fine, slack)
             if verdict == "agree":

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .tape import Backprop, Tape, jvp, output_value
+from .passes import Backprop, Executor, jvp, output_value
+from .tape import Tape
 
 if TYPE_CHECKING:
     from .budget import Budgeted, Emit
@@ -29,20 +30,22 @@ EPS = 2.0**-52
 
 @dataclass(frozen=True, slots=True)
 class Tolerance:
-    """Two numbers agree when |a − b| ≤ atol + rtol·max(|a|, |b|)."""
+    """Two numbers agree when |a − b| ≤ atol + rtol·max(|a|, |b|), or when they are the same infinity."""
 
     rtol: float
     atol: float
 
     def close(self, a: Any, b: Any, atol_extra: float = 0.0) -> bool:
         if isinstance(a, float | int) and isinstance(b, float | int):
-            return abs(a - b) <= self.atol + atol_extra + self.rtol * max(abs(a), abs(b))
+            return a == b or abs(a - b) <= self.atol + atol_extra + self.rtol * max(abs(a), abs(b))
         from .tensor import np
 
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         if a.shape != b.shape:
             return False
-        return bool(np.all(np.abs(a - b) <= self.atol + atol_extra + self.rtol * np.maximum(np.abs(a), np.abs(b))))
+        with np.errstate(invalid="ignore"):
+            near = np.abs(a - b) <= self.atol + atol_extra + self.rtol * np.maximum(np.abs(a), np.abs(b))
+        return bool(np.all(near | (a == b)))
 
 
 FORWARD_TOL = Tolerance(rtol=1e-9, atol=1e-12)
@@ -113,13 +116,13 @@ def roundoff(vals: list[Any], x: Any, biggest: float | None = None) -> float:
     return 16 * EPS * biggest / step(_magnitude(x))
 
 
-def largest(vals: list[Any], sweep: Any = None) -> float:
+def largest(vals: list[Any], ex: Executor | None = None) -> float:
     """The largest magnitude among the forward values (1 when none is finite).
 
-    ``sweep``: the tape's vectorized schedule, whose array of these values
-    answers without a walk over the list (a large tape's values are in one).
+    ``ex``: the tape's executor, whose array of these values (the sweep keeps
+    one) answers without a walk over the list.
     """
-    array = sweep.values_array(vals) if sweep is not None else None
+    array = ex.values_array(vals) if ex is not None else None
     if array is not None:
         big = float(abs(array).max()) if array.size else 1.0
     elif set(map(type, vals)) <= {float}:
@@ -145,7 +148,7 @@ def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Bu
 
 def directional(
     tape: Tape, inputs: Mapping[str, Any], vals: list[Any], bp: Backprop, m: Any, numeric: bool, seed: int = 0,
-    biggest: float | None = None,
+    biggest: float | None = None, ex: Executor | None = None,
 ) -> dict[str, Any]:
     """One check along a random direction v, as PyTorch's gradcheck fast mode:
     reverse ∇f·v against forward-mode JVP, and a central difference along v."""
@@ -164,7 +167,7 @@ def directional(
     for name, i in tape.variables.items():
         reverse += _dot(bp.grads[i], direction[name])
     tangents = {i: direction[name] for name, i in tape.variables.items()}
-    fwd = float(jvp(tape, vals, tangents, m)[tape.output])
+    fwd = float((ex.jvp(vals, tangents) if ex is not None else jvp(tape, vals, tangents, m))[tape.output])
     agree = FORWARD_TOL.close(reverse, fwd)
     out: dict[str, Any] = {"reverse": reverse, "forward": fwd, "numeric": None, "numeric_note": None}
     if numeric:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import _quiet
 from .errors import GradcalcError, Source
-from .parser import Program, parse_program
-from .tape import Tape, backward, build, choose_math, first_nonfinite, forward
+from .parser import Program
+from .passes import choose_math, executor, first_nonfinite
+from .pipeline import load, quiet
+from .tape import Tape
 from .values import NUMBER_RE, resolve_inputs
 
 Progress = Callable[[int, int], None]  # (iterations done, iterations in all)
@@ -144,8 +145,7 @@ def descend(
     """Run gradient descent; see the module docstring."""
     if not (lr > 0 and math.isfinite(lr)):
         raise GradcalcError("the learning rate must be a positive number", kind="usage", hint="e.g. --lr 0.1")
-    program = formula if isinstance(formula, Program) else parse_program(formula, name)
-    tape = build(program, output)
+    tape = load(formula, output=output, name=name)
     given = dict(values or {})
     columns = data.columns if data is not None else {}
     if data is not None and tape.has_tensors:
@@ -213,6 +213,7 @@ def descend(
         col_arrays = {c: np.asarray(v, dtype=float) for c, v in columns.items() if c in tape.variables}
     else:
         m = choose_math(tape, inputs, tie)
+    ex = executor(tape, m)
 
     def evaluate(rows: list[int] | None, point: dict[str, float], grads: bool) -> tuple[float, dict[str, float], Any]:
         feed = dict(inputs)
@@ -220,7 +221,7 @@ def descend(
         if rows is not None:
             for c, arr in col_arrays.items():
                 feed[c] = arr[rows]
-        vals = forward(tape, feed, m)
+        vals = ex.forward(feed)
         out = vals[tape.output]
         loss = float(out.mean()) if getattr(out, "ndim", 0) > 0 else float(out)
         if not grads or not math.isfinite(loss):
@@ -228,7 +229,7 @@ def descend(
         # The gradient of the batch mean: each row's loss counts 1/B.  A loss that uses no
         # column is one number for the whole batch (its mean is itself), so its seed is 1.
         seed_ = np.full(np.shape(out), 1.0 / np.size(out)) if rows is not None else 1.0
-        bp = backward(tape, vals, m, seed=seed_)
+        bp = ex.backward(vals, seed_)
         return loss, {p: float(np.sum(bp.grads[tape.variables[p]])) if rows is not None
                       else float(bp.grads[tape.variables[p]]) for p in chosen}, vals
 
@@ -237,7 +238,7 @@ def descend(
     iteration = 0
     per_epoch = math.ceil(n_rows / size) if data is not None else 1
     total = per_epoch * n_epochs
-    with _quiet(m):
+    with quiet(m):
         initial_loss, _, _ = evaluate(all_rows, current, grads=False)
         diverged: Divergence | None = None
         for epoch in range(1, n_epochs + 1):

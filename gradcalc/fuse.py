@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .builder import label_sequence
 from .ops import CONSTANTS, OPS
-from .tape import CONST, GATE, Node, Tape, label_sequence
+from .tape import CONST, GATE, Node, Tape
 
 
 def fuse(tape: Tape) -> Tape:

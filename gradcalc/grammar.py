@@ -7,6 +7,7 @@ parses back to the same graph.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # (left binding power, right binding power).  Left-associative operators bind
@@ -35,3 +36,6 @@ ATOM_BP = 100  # a number, a name, a call: never parenthesized
 #   at_start, at_end  its operator token, a call's function name, or the node itself
 Instr = tuple[str, Any, int, int, int, int, int]
 UNARY_CODE = {"-": "neg", "+": "pos"}
+
+# A number as a value (x=-2.5e3): digits with an optional sign, point and exponent.
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")

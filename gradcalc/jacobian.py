@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import checks
-from .api import _elements, _quiet, _unit
 from .checks import FORWARD_TOL, NUMERIC_TOL
 from .ops import DEFAULT_TIE
-from .parser import Program, parse_program
-from .tape import Tape, backward, build, check_forward, choose_math, forward, jvp, output_value
-from .values import resolve_inputs
+from .parser import Program
+from .passes import output_value
+from .pipeline import elements, evaluate, kinks, quiet, unit
+from .tape import Tape
 
 
 @dataclass
@@ -68,33 +68,29 @@ def jacobian(
     name: str = "<formula>",
 ) -> JacobianResult:
     """∂output[i]/∂input[j] for every output element i and input element j."""
-    program = formula if isinstance(formula, Program) else parse_program(formula, name)
-    tape = build(program, output)
-    inputs, warnings = resolve_inputs(tape, values or {})
-    m = choose_math(tape, inputs, tie)
-    with _quiet(m):
-        vals = forward(tape, inputs, m)
-        check_forward(tape, vals, m)
+    ev = evaluate(formula, values, tie=tie, output=output, name=name)
+    tape, inputs, vals, m = ev.tape, ev.inputs, ev.values, ev.m
+    with quiet(m):
         out = vals[tape.output]
-        out_positions = _elements(out if not _is_number(out) else float(out))
+        out_positions = elements(out if not _is_number(out) else float(out))
         label = tape.nodes[tape.output].label
         rows = [label if not pos else f"{label}[{', '.join(map(str, pos))}]" for pos in out_positions]
-        columns = [(n, pos) for n in tape.variables for pos in _elements(inputs[n])]
+        columns = [(n, pos) for n in tape.variables for pos in elements(inputs[n])]
         reverse_rows = []
         for pos in out_positions:
-            seed = _unit(out, pos) if pos else 1.0
-            bp = backward(tape, vals, m, seed=seed)
+            seed = unit(out, pos) if pos else 1.0
+            bp = ev.backward(seed)
             row: list[float] = []
             for n, i in tape.variables.items():
                 g = bp.grads[i]
-                for vpos in _elements(inputs[n]):
+                for vpos in elements(inputs[n]):
                     row.append(float(g[vpos]) if vpos and not _is_number(g) else float(g))
             reverse_rows.append(row)
         forward_cols = []
         numeric_cols: list[list[float | None]] = []
         for n, pos in columns:
             i = tape.variables[n]
-            t = jvp(tape, vals, {i: _unit(inputs[n], pos)}, m)[tape.output]
+            t = ev.jvp({i: unit(inputs[n], pos)})[tape.output]
             forward_cols.append([_at(t, opos) for opos in out_positions])
             if numeric:
                 numeric_cols.append(_numeric_column(tape, inputs, n, pos, m, out_positions))
@@ -102,14 +98,10 @@ def jacobian(
     numeric_rows = (
         [list(r) for r in zip(*numeric_cols, strict=True)] if numeric and numeric_cols else None
     )
-    kinks = []
-    for i, node in enumerate(tape.nodes):
-        if node.op is not None and node.op.kink is not None:
-            note = node.op.kink(m, [vals[j] for j in node.args], vals[i])
-            if note:
-                kinks.append(f"{node.label}: {note}")
+    listed, _, _ = kinks(ev, bp)
+    notes = [f"{k.label}: {k.note}" for k in listed]
     return JacobianResult(
-        tape, inputs, out, rows, columns, reverse_rows, forward_rows, numeric_rows, warnings, kinks
+        tape, inputs, out, rows, columns, reverse_rows, forward_rows, numeric_rows, ev.warnings, notes
     )
 
 

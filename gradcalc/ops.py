@@ -210,6 +210,24 @@ class ScalarMath:
         return math.floor(x) if math.isfinite(x) else x
 
 
+def chain_product(g: Any, local: Any) -> Any:
+    """One product of the chain rule: upstream (or tangent) ``g`` times a local gradient.
+
+    The convention every executor follows: a product with a zero factor is 0,
+    even when the other factor is infinite or NaN (sqrt at 0 behind a max that
+    routed elsewhere, ``0*log(x)`` at a tiny x) — that path carries no
+    dependence.  PyTorch and JAX answer NaN there.  Scalar loops inline the
+    same test for speed (``if g != 0 and local != 0``).
+    """
+    if type(g) is float and type(local) is float:
+        return 0.0 if g == 0 or local == 0 else g * local
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        out = np.where((np.asarray(g) == 0) | (np.asarray(local) == 0), 0.0, np.multiply(g, local))
+    return out if out.ndim else float(out)
+
+
 Math = Any  # ScalarMath, or a NumPy namespace with the same methods
 Values = Sequence[Any]
 Interval = tuple[float, float]

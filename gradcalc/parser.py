@@ -628,7 +628,7 @@ def parse_expression(text: str, name: str = "<formula>") -> Expr:
     return program.statements[0].expr
 
 
-# The tree lives in gradcalc.tree and its printer in gradcalc.printer, loaded when first asked for.
+# The tree lives in gradcalc.tree (its printer is gradcalc.printer), loaded when first asked for.
 _TREE_NAMES = frozenset(
     ("Num", "Name", "Unary", "Binary", "Call", "Index", "ListLit", "Expr", "to_tree", "children", "postorder",
      "to_sexpr")
@@ -640,8 +640,4 @@ def __getattr__(name: str) -> Any:
         from . import tree
 
         return getattr(tree, name)
-    if name == "to_text":
-        from .printer import to_text
-
-        return to_text
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

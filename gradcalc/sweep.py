@@ -28,7 +28,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
-from .ops import DEFAULT_TIE, OPS, ScalarMath
+from .ops import DEFAULT_TIE, OPS, ScalarMath, chain_product
 from .tape import SWEEP_MIN_NODES as SWEEP_MIN_NODES
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from .tape import Node, Tape
 
-# Below SWEEP_MIN_NODES (kept in tape.py, so small tapes never load this module) tape.py's loops are used.
+# Below SWEEP_MIN_NODES (kept in tape.py, so small tapes never load this module) the loop executor is used.
 # A group of fewer gates than this runs as scalar code: one NumPy call costs
 # what a few scalar gates do (measured: parallel recurrences of width 6 ran
 # faster as scalar code, of width 10 faster vectorized).
@@ -453,7 +453,7 @@ class Sweep:
     # -- the passes -------------------------------------------------------
 
     def forward(self, inputs: Mapping[str, float]) -> list[float]:
-        """Every node's value: ``tape.forward(tape, inputs, ScalarMath(tie))``."""
+        """Every node's value: ``passes.forward(tape, inputs, ScalarMath(tie))``."""
         values, gathered = self._forward_array(inputs)
         vals = values.tolist()
         self._forward = (vals, values, gathered)
@@ -604,7 +604,7 @@ class Sweep:
         return out
 
     def backward(self, vals: list[float], needs: list[bool], seed: float = 1.0) -> list[float]:
-        """∂output/∂node for every node: the grads of tape.py's ``_backward_scalar``.
+        """∂output/∂node for every node: the grads of the loop executor's ``backward``.
 
         A node with ``needs`` False receives nothing (its entry is 0, but the
         output's, which is ``seed``); a zero upstream gradient hands back 0,
@@ -622,13 +622,8 @@ class Sweep:
                 loc = locs[k]
                 if isinstance(step, _Group):
                     g = grads[step.out]
-                    zero = g == 0
-                    some_zero = bool(zero.any())
                     for a, lg in zip(step.args, loc, strict=True):
-                        c = g * lg
-                        if some_zero:
-                            c[zero] = 0.0
-                        np.add.at(grads, a, c)
+                        np.add.at(grads, a, chain_product(g, lg))  # the zero rule: see gradcalc.ops.chain_product
                     continue
                 if isinstance(step, _Chain):
                     # Each link hands its whole gradient to the one before: sums from the end.
@@ -645,11 +640,8 @@ class Sweep:
                         continue
                     s = step.slots[j]
                     lg = loc[j]
-                    if len(s) == 2:
-                        w[s[0]] += gj * lg[0]
-                        w[s[1]] += gj * lg[1]
-                    else:
-                        for p, lp in zip(s, lg, strict=True):
+                    for p, lp in zip(s, lg, strict=True):
+                        if lp != 0:
                             w[p] += gj * lp
                 grads[step.ext] += w[:e]  # each outside input once per run
                 grads[step.out] = w[e:]
@@ -658,7 +650,7 @@ class Sweep:
         return grads.tolist()
 
     def jvp(self, vals: list[float], tangents: Mapping[int, float]) -> list[float]:
-        """Every node's tangent up to the output: tape.py's ``_jvp_scalar``."""
+        """Every node's tangent up to the output: the loop executor's ``jvp``."""
         import numpy as np
 
         locs = self._locals_of(vals)
@@ -669,9 +661,7 @@ class Sweep:
                 if isinstance(step, _Group):
                     total: Any = None
                     for a, lg in zip(step.args, loc, strict=True):
-                        t = tan[a]
-                        c = lg * t
-                        c = np.where(t != 0, c, 0.0)  # a zero tangent through an infinite local gradient is 0
+                        c = chain_product(tan[a], lg)  # a zero tangent through an infinite local gradient is 0
                         total = c if total is None else total + c
                     tan[step.out] = total
                     continue
@@ -684,13 +674,11 @@ class Sweep:
                     if len(s) == 2:
                         ta = w[s[0]]
                         tb = w[s[1]]
-                        if ta == 0 and tb == 0:
-                            put(0.0)
-                        else:
-                            put((lg[0] * ta if ta != 0 else 0.0) + (lg[1] * tb if tb != 0 else 0.0))
+                        la, lb = lg
+                        put((la * ta if ta != 0 and la != 0 else 0.0) + (lb * tb if tb != 0 and lb != 0 else 0.0))
                     else:
                         ts = [w[j] for j in s]
-                        put(sum(lp * t for lp, t in zip(lg, ts, strict=True) if t != 0) if any(ts) else 0.0)
+                        put(sum(lp * t for lp, t in zip(lg, ts, strict=True) if t != 0 and lp != 0) if any(ts) else 0.0)
                 tan[step.out] = w[len(step.ext) :]
         tan[self.output + 1 :] = 0.0
         return tan.tolist()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GradcalcError, Source
+from .grammar import NUMBER_RE
 from .ops import DEFAULT_TIE
 
 # Largest array literal accepted as a value, in elements.
@@ -223,7 +224,6 @@ def shape_text(x: Any) -> str:
 
 def parse_array(text: str, source: Source, offset: int = 0) -> np.ndarray:
     """A nested list of numbers, read by our own scanner (never eval)."""
-    from .values import NUMBER_RE
 
     stack: list[list[Any]] = [[]]
     opens: list[int] = []

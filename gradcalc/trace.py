@@ -9,8 +9,8 @@ each one's tangent ``v̇ᵢ`` (the derivative along a seeded input); reverse mod
 adds each one's adjoint ``v̄ᵢ = ∂f/∂vᵢ``, accumulated backwards, one step per
 edge, so a value used twice gets two steps whose contributions add.
 
-The numbers come from the tape's own passes: :func:`gradcalc.tape.forward`,
-:func:`~gradcalc.tape.jvp` and :func:`~gradcalc.tape.backward`; this module
+The numbers come from the tape's own passes: :func:`gradcalc.passes.forward`,
+:func:`~gradcalc.passes.jvp` and :func:`~gradcalc.passes.backward`; this module
 only numbers the nodes and writes the expressions.
 """
 
@@ -22,11 +22,10 @@ from typing import Any
 
 from .errors import GradcalcError, closest
 from .ops import DEFAULT_TIE, ScalarMath
-from .parser import parse_program
+from .pipeline import Evaluation, evaluate
 from .printer import NOWHERE, TRACE, TRACE_GATE, gate_tree, leaf, local_tree, times, to_string
-from .tape import CONST, GATE, VAR, Tape, backward, build, check_forward, choose_math, forward, jvp
+from .tape import CONST, GATE, VAR, Tape
 from .tree import Binary, Expr, Name, Unary
-from .values import resolve_inputs
 
 FORWARD, REVERSE = "forward", "reverse"
 
@@ -130,20 +129,13 @@ def trace(
     """
     if mode not in (FORWARD, REVERSE):
         raise GradcalcError(f"--mode must be forward or reverse, not {mode!r}", kind="usage")
-    tape = build(parse_program(formula, name), output)
-    if fuse:
-        from .fuse import fuse as fuse_gates
-
-        tape = fuse_gates(tape)
-    inputs, warnings = resolve_inputs(tape, values or {})
+    ev = evaluate(formula, values, tie=tie, output=output, fuse=fuse, name=name)
+    tape, inputs, vals = ev.tape, ev.inputs, ev.values
     if mode == FORWARD:
         seed = _seed(tape, seed)
-    m = choose_math(tape, inputs, tie)
-    vals = forward(tape, inputs, m)
-    check_forward(tape, vals, m)
     number = _numbering(tape)
     rows = _rows(tape, vals, number)
-    result = Trace(mode, tape, inputs, rows, number[tape.output], seed, warnings=warnings)
+    result = Trace(mode, tape, inputs, rows, number[tape.output], seed, warnings=ev.warnings)
     if mode == FORWARD:
         assert seed is not None
         var = tape.variables[seed]
@@ -153,12 +145,12 @@ def trace(
                 kind="usage",
                 hint="seed a scalar variable, or use --mode reverse",
             )
-        tangents = jvp(tape, vals, {var: 1.0}, m)
+        tangents = ev.jvp({var: 1.0})
         for r in rows:
             r.tangent = tangents[r.node]
             r.tangent_expr = _tangent_expr(tape, r, number, seed)
     else:
-        _adjoints(result, vals, number, m)
+        _adjoints(result, ev, number)
     return result
 
 
@@ -251,9 +243,9 @@ def _sum(terms: list[Expr]) -> Expr:
     return total
 
 
-def _adjoints(result: Trace, vals: list[Any], number: Mapping[int, int], m: Any) -> None:
-    tape = result.tape
-    bp = backward(tape, vals, m)
+def _adjoints(result: Trace, ev: Evaluation, number: Mapping[int, int]) -> None:
+    tape, vals, m = result.tape, ev.values, ev.m
+    bp = ev.backward()
     scalar = isinstance(m, ScalarMath)
     out = tape.output
     running: dict[int, Any] = {out: 1.0}

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import GradcalcError, Source, closest
+from .grammar import NUMBER_RE
 from .ops import CONSTANTS, FUNCTIONS
 from .tape import Tape
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _MINUS = {"\u2212": "-", "\u2013": "-"}
 
 

@@ -11,8 +11,8 @@ import pytest
 from conftest import SAMPLES, cli, gradcalc_process, strict_json
 
 import gradcalc
+from gradcalc import builder, ops
 from gradcalc import cli as cli_module
-from gradcalc import ops, tape
 
 EX3 = ("(x+y)*z", "x=-2", "y=5", "z=-4")
 EX3_BRIEF = "f = -12\n∂f/∂x = -4\n∂f/∂y = -4\n∂f/∂z = 3\n"
@@ -264,7 +264,7 @@ def test_real_process_exit_0_and_version() -> None:
 def test_a_wrong_local_gradient_is_caught_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     # Break the mul row: both passes use it, so only the central difference can tell.
     wrong = dataclasses.replace(ops.OPS["mul"], local=lambda m, xs, out: (xs[1], 2 * xs[0]))
-    monkeypatch.setitem(tape.OPS, "mul", wrong)
+    monkeypatch.setitem(builder.OPS, "mul", wrong)
     run = cli("grad", *EX3, "--no-symbolic")
     assert run.exit_code == 1
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| ")}
@@ -314,7 +314,7 @@ def test_a_kink_on_a_large_graph_explains_the_direction_and_marks_its_variable()
 
 def test_a_wrong_local_gradient_on_a_large_graph_fails_the_direction(monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = dataclasses.replace(ops.OPS["mul"], local=lambda m, xs, out: (xs[1], 2 * xs[0]))
-    monkeypatch.setitem(tape.OPS, "mul", wrong)
+    monkeypatch.setitem(builder.OPS, "mul", wrong)
     run = cli("grad", LARGE, *LARGE_VALUES, "--no-symbolic")
     assert run.exit_code == 1
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| x")}

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from gradcalc.api import gradient
 from gradcalc.errors import GradcalcError
-from gradcalc.parser import Assign, ExprStmt, parse_expression, parse_program, to_sexpr, to_text, tokenize
+from gradcalc.parser import Assign, ExprStmt, parse_expression, parse_program, to_sexpr, tokenize
+from gradcalc.printer import to_text
 
 # formula -> its tree as an s-expression
 TREES = """

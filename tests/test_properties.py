@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcalc.api import AGREE, gradient
-from gradcalc.parser import parse_expression, to_sexpr, to_text
+from gradcalc.parser import parse_expression, to_sexpr
+from gradcalc.printer import to_text
 
 Tree = tuple[Any, ...]  # ("num", text) | ("var", name) | ("neg", t) | ("bin", op, l, r) | ("call", f, (args...))
 

@@ -7,8 +7,10 @@ import math
 import pytest
 
 from gradcalc.api import AGREE, KINK, gradient
+from gradcalc.builder import build
 from gradcalc.parser import parse_program
-from gradcalc.tape import CONST, GATE, VAR, Tape, backward, build, forward, jvp
+from gradcalc.passes import backward, forward, jvp
+from gradcalc.tape import CONST, GATE, VAR, Tape
 
 
 def tape_of(text: str) -> Tape:

@@ -161,7 +161,8 @@ def check_roundtrip(text: str) -> str | None:
     Returns the trees as s-expressions (None when text does not parse).
     """
     from gradcalc.errors import GradcalcError
-    from gradcalc.parser import parse_expression, parse_program, to_sexpr, to_text
+    from gradcalc.parser import parse_expression, parse_program, to_sexpr
+    from gradcalc.printer import to_text
 
     try:
         program = parse_program(text)
