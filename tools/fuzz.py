@@ -39,13 +39,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradcalc.ops import CALLS
+
 # ---------------------------------------------------------------------------
 # What the generated formulas are made of
 
 VARIABLES = ("x", "y", "z", "w0", "x_1")
 VALUES = ("x=0.5", "y=-2", "z=3", "w0=1.5", "x_1=-0.25")
 CONSTANT_NAMES = ("pi", "e", "π")
-UNARY_FUNCTIONS = ("exp", "log", "ln", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
+# Every call name of the op table, by how many arguments it takes: a new row is fuzzed with no edit here.
+UNARY_FUNCTIONS = tuple(name for name, ops in CALLS.items() if any(op.arity == 1 and not op.tensor for op in ops))
+BINARY_FUNCTIONS = tuple(name for name, ops in CALLS.items() if any(op.arity == 2 and not op.tensor for op in ops))
+VARIADIC_FUNCTIONS = tuple(name for name, ops in CALLS.items() if any(op.arity == -1 for op in ops))
 INFIX = ("+", "-", "*", "/", "^", "**", "−", "×", "·", "÷")
 SPACES = ("", "", " ", "  ", "\t", "\u00a0")
 SUPERSCRIPTS = ("²", "³", "⁻¹", "¹⁰")
@@ -99,9 +104,9 @@ def formulas(max_leaves: int = 25) -> st.SearchStrategy[str]:
             st.builds(lambda op, a: f"{op}{a}", st.sampled_from(("-", "+", "−")), inner),
             inner.map(lambda a: f"({a})"),
             st.builds(lambda f, a: f"{f}({a})", st.sampled_from(UNARY_FUNCTIONS), inner),
-            st.builds(lambda f, xs: f"{f}({', '.join(xs)})", st.sampled_from(("max", "min")),
+            st.builds(lambda f, xs: f"{f}({', '.join(xs)})", st.sampled_from(VARIADIC_FUNCTIONS),
                       st.lists(inner, min_size=2, max_size=3)),
-            st.builds(lambda a, b: f"pow({a}, {b})", inner, inner),
+            st.builds(lambda f, a, b: f"{f}({a}, {b})", st.sampled_from(BINARY_FUNCTIONS), inner, inner),
             st.builds(lambda a, sup: f"({a}){sup}", inner, st.sampled_from(SUPERSCRIPTS)),
             st.builds(lambda xs, i: f"[{', '.join(xs)}][{i}]", st.lists(inner, min_size=1, max_size=3),
                       st.integers(0, 3)),
