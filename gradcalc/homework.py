@@ -30,6 +30,7 @@ from .values import NUMBER_RE, clean_number, parse_number
 
 if TYPE_CHECKING:
     from .api import GradResult
+    from .explain import Path
     from .tape import Tape
 
 # What an answer is about.
@@ -207,32 +208,32 @@ def _pair(what: str, arg: str) -> Expectation:
 # Judging
 
 
-@dataclass(frozen=True)
-class Factor:
-    """One link of a chain: gate ``gate`` and its local gradient with respect to ``input``."""
-
-    gate: str
-    input: str
-    local: float
-    node: int  # the gate's index on the tape
-
-
-@dataclass
-class ChainPath:
-    factors: list[Factor]  # from the output down to the node
-    product: float
-
-
 @dataclass
 class Chain:
     """∂out/∂target as the chain rule builds it: the sum over paths of the products of local gradients."""
 
+    tape: Tape = field(repr=False)  # names the nodes of the paths
     output: str
     target: str
-    paths: list[ChainPath]  # the first MAX_PATHS paths, in the tape's order
-    total_paths: int
+    paths: list[Path]  # the first MAX_PATHS paths, in the tape's order, one factor per link
+    total_paths: int  # saturates at explain.PATH_COUNT_CAP
     note: str | None = None  # why there are no factors (a vector gate on the way)
     where: str | None = None  # where the student's intermediate answers first go wrong
+
+    def label(self, i: int) -> str:
+        return self.tape.nodes[i].label
+
+    @property
+    def exact(self) -> bool:
+        """Whether total_paths is the exact count (it saturates on graphs of more than 10^18 paths)."""
+        from .explain import PATH_COUNT_CAP
+
+        return self.total_paths < PATH_COUNT_CAP
+
+    @property
+    def paths_in_words(self) -> str:
+        """How many paths there are: "3", or "more than 10^18"."""
+        return str(self.total_paths) if self.exact else "more than 10^18"
 
 
 @dataclass
@@ -380,67 +381,24 @@ def _name_error(e: Expectation, message: str, hint: str | None) -> GradcalcError
 
 def chain_of(result: GradResult, target: int) -> Chain:
     """∂out/∂target as a sum over paths of products of local gradients (at most MAX_PATHS spelled out)."""
-    from .tape import GATE
+    from .explain import Factor, Path, path_counts, paths_to
 
     tape, bp = result.tape, result.backprop
     nodes = tape.nodes
     out = tape.output
-    chain = Chain(nodes[out].label, nodes[target].label, [], 0)
-    # Which nodes depend on the target: the only ones a path from the output may pass.
-    dep = [False] * len(nodes)
-    dep[target] = True
+    count = path_counts(result, target)
+    chain = Chain(tape, nodes[out].label, nodes[target].label, [], count[out])
     for i in range(target + 1, out + 1):
-        node = nodes[i]
-        dep[i] = node.kind == GATE and any(dep[j] for j in node.args)
-    if not dep[out]:
-        return chain
-    # The number of paths, counted backwards from the output (a value used k times has k paths through it).
-    count: list[int] = [0] * len(nodes)
-    count[out] = 1
-    for i in range(out, target, -1):
-        if count[i] and nodes[i].kind == GATE:
-            for j in nodes[i].args:
-                if dep[j]:
-                    count[j] += count[i]
-    chain.total_paths = count[target]
-    for i in range(target + 1, out + 1):
-        if dep[i] and count[i]:
+        if count[i]:
             loc = bp.locals[i]
             if loc is None or not all(isinstance(v, int | float) for v in loc):
                 chain.note = (f"the chain passes through {nodes[i].label} = {tape.gate_text(i)}, "
                               "a vector or structural gate; see the gate table")
                 return chain
-    # Depth-first from the output, with parent links instead of copied lists (paths may be long).
-    frames: list[tuple[int, int, int]] = [(out, -1, -1)]  # (node, parent frame, argument position)
-    stack = [0]
-    while stack and len(chain.paths) < MAX_PATHS:
-        f = stack.pop()
-        i = frames[f][0]
-        if i == target:
-            chain.paths.append(_path(tape, bp.locals, frames, f))
-            continue
-        args = nodes[i].args
-        for k in range(len(args) - 1, -1, -1):  # reversed, so the first input is visited first
-            if dep[args[k]]:
-                frames.append((args[k], f, k))
-                stack.append(len(frames) - 1)
+    for links in paths_to(result, target, count, MAX_PATHS):
+        factors = [Factor(link.parent, link.child, link.local, (link,)) for link in links]
+        chain.paths.append(Path(factors, math.prod((f.value for f in factors), start=1.0)))
     return chain
-
-
-def _path(tape: Tape, local: list[tuple[Any, ...] | None], frames: list[tuple[int, int, int]], f: int) -> ChainPath:
-    factors: list[Factor] = []
-    while frames[f][1] >= 0:
-        i, parent, k = frames[f]
-        gate = frames[parent][0]
-        loc = local[gate]
-        assert loc is not None
-        factors.append(Factor(tape.nodes[gate].label, tape.nodes[i].label, float(loc[k]), gate))
-        f = parent
-    factors.reverse()
-    product = 1.0
-    for factor in factors:
-        product *= factor.local
-    return ChainPath(factors, product)
 
 
 def _where(result: GradResult, mark: Mark, marks: Sequence[Mark]) -> str | None:
@@ -448,7 +406,7 @@ def _where(result: GradResult, mark: Mark, marks: Sequence[Mark]) -> str | None:
     tape = result.tape
     out = result.output_label
     target = mark.node
-    above = _between(tape, target)  # nodes between the target and the output
+    above = _between(result, target)  # nodes between the target and the output
     ups = sorted((m for m in marks if m.what in (UPSTREAM, VALUE, NODE, GRAD) and m is not mark), key=lambda m: -m.node)
     upstream = [m for m in ups if m.what in (UPSTREAM, GRAD) and m.node in above and m.node != target]
     values = [m for m in reversed(ups) if m.what in (NODE, VALUE) and not m.ok and m.node in _feeding(tape, above)]
@@ -489,17 +447,13 @@ def _where(result: GradResult, mark: Mark, marks: Sequence[Mark]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _between(tape: Tape, target: int) -> set[int]:
+def _between(result: GradResult, target: int) -> set[int]:
     """Nodes on some path from the output down to the target (both included)."""
-    from .tape import GATE
+    from .explain import path_counts
 
-    nodes = tape.nodes
-    dep = [False] * len(nodes)
-    dep[target] = True
-    for i in range(target + 1, tape.output + 1):
-        dep[i] = nodes[i].kind == GATE and any(dep[j] for j in nodes[i].args)
-    used = tape.reachable()
-    return {i for i in range(target, tape.output + 1) if dep[i] and used[i]}
+    out = result.tape.output
+    count = path_counts(result, target)
+    return {i for i in range(target, out + 1) if count[i]} if count[out] else set()
 
 
 def _feeding(tape: Tape, above: set[int]) -> set[int]:
@@ -557,20 +511,20 @@ def _chain_slip(result: GradResult, mark: Mark, near: Any) -> str | None:
         if chain.total_paths > 1:
             for path in chain.paths:
                 if near(path.product):
-                    via = path.factors[-1].gate if path.factors else chain.target
+                    via = chain.label(path.factors[-1].top) if path.factors else chain.target
                     return (f"this is only the path through {via}: {chain.target} reaches "
-                            f"{chain.output} along {chain.total_paths} paths, and their gradients add up")
+                            f"{chain.output} along {chain.paths_in_words} paths, and their gradients add up")
         elif len(chain.paths) == 1:
             factors = chain.paths[0].factors
             for k in range(1, len(factors)):
-                if near(math.prod(f.local for f in factors[k:])):
-                    top = factors[k].gate
-                    upstream = _short(float(result.backprop.grads[factors[k].node]))
+                if near(math.prod(f.value for f in factors[k:])):
+                    top = chain.label(factors[k].top)
+                    upstream = _short(float(result.backprop.grads[factors[k].top]))
                     return (f"this is ∂{top}/∂{chain.target} alone: the upstream gradient "
                             f"∂{chain.output}/∂{top} = {upstream} was not multiplied in")
             for k in range(len(factors) - 1, 0, -1):
-                if near(math.prod(f.local for f in factors[:k])):
-                    stop = factors[k].gate
+                if near(math.prod(f.value for f in factors[:k])):
+                    stop = chain.label(factors[k].top)
                     return (f"this is ∂{chain.output}/∂{stop}, the upstream gradient at {stop}: the chain stops "
                             f"there; multiply on by the local gradients below it, down to {chain.target}")
     target = result.tape.nodes[mark.node]

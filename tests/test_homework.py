@@ -332,10 +332,10 @@ def test_the_chain_of_the_neuron_is_its_local_gradients() -> None:
     assert chain is not None and chain.total_paths == 1 and chain.note is None
     (path,) = chain.paths
     # CS231n's picture from the output back: 1/x at 1.37, +1, exp, *-1, +, +, * (x0 = -1)
-    assert [(f.gate, f.input) for f in path.factors] == [
+    assert [(chain.label(f.top), chain.label(f.bottom)) for f in path.factors] == [
         ("f", "g"), ("g", "v"), ("v", "u"), ("u", "t"), ("t", "s"), ("s", "q"), ("q", "w0"),
     ]  # fmt: skip
-    locals_ = [f.local for f in path.factors]
+    locals_ = [f.value for f in path.factors]
     expected = [-1 / (1 + math.exp(-1)) ** 2, 1, math.exp(-1), -1, 1, 1, -1]
     assert locals_ == pytest.approx(expected, rel=1e-12)
     assert locals_[0] == pytest.approx(-0.53, abs=0.005)  # "the local gradient of 1/x at x=1.37 is -0.53"
@@ -347,7 +347,7 @@ def test_the_chain_of_example_8_is_the_seeds_product() -> None:
     (mark,) = judge(result, parse_expectations(None, ["w5=0.06"]))
     assert mark.chain is not None
     (path,) = mark.chain.paths
-    locals_ = [f.local for f in path.factors]
+    locals_ = [f.value for f in path.factors]
     # 0.04874558763374381 = 0.3745129 × 0.24444783 × 0.53245431 (seed 002)
     (k,) = [k for k, v in enumerate(locals_) if abs(v - 0.24444783) < 1e-8]  # the sigmoid gate o1, σ(1−σ)
     assert math.prod(locals_[:k]) == pytest.approx(0.3745129, abs=1e-7)  # ∂E/∂o1, the factors above it
