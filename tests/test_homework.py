@@ -8,20 +8,13 @@ from collections.abc import Mapping
 import pytest
 from conftest import NETWORK, NETWORK_FORMULA, NEURON, NEURON_GRADIENTS
 
+from gradcalc.answerfile import grade_file
+from gradcalc.answers import Mark, Tolerance, parse_answer, parse_expectations, within
 from gradcalc.api import GradResult, gradient
+from gradcalc.diagnose import MAX_PATHS
 from gradcalc.errors import GradcalcError
-from gradcalc.homework import (
-    MAX_PATHS,
-    Mark,
-    Tolerance,
-    descent_step,
-    grade_file,
-    judge,
-    parse_answer,
-    parse_expectations,
-    parse_params,
-    within,
-)
+from gradcalc.judge import judge
+from gradcalc.step import descent_step, parse_params
 
 NEURON_FORMULA = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 

@@ -31,7 +31,7 @@ def check(
 
     Exit codes: 0 all right, 1 an answer is wrong, 2 the file or a problem is malformed.
     """
-    from ..homework import grade_file
+    from ..answerfile import grade_file
 
     try:
         text, name, _ = read_source(None, path, [])

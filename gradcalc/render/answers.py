@@ -9,12 +9,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..answerfile import FileReport, ProblemReport
+from ..answers import Mark
+from ..diagnose import Chain
 from ..explain import Path
-from ..homework import MAX_FACTORS_SHOWN, Chain, FileReport, Mark, ProblemReport, Step
+from ..step import Step
 from .numbers import DEFAULT_DIGITS, fmt, num
 from .table import PlainTable
 
-MAX_FACTORS_JSON = 64  # factors per path in JSON; the middle of longer paths is left out
+MAX_FACTORS_SHOWN = 12  # factors per path in text; the middle of longer paths is left out
+MAX_FACTORS_JSON = 64  # factors per path in JSON
 
 RIGHT = Text("✓", style="bold green")
 WRONG = Text("✗", style="bold red")

@@ -13,10 +13,11 @@ import math
 import re
 from typing import Any
 
+from ..answers import GRAD, UPSTREAM, Mark, index_text
 from ..api import AGREE, DISAGREE, KINK, UNDECIDED, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
-from ..homework import GRAD, UPSTREAM, Mark, Step, index_text
+from ..step import Step
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
 
