@@ -13,9 +13,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .answers import GRAD, NODE, UPSTREAM, VALUE, Expectation, Mark, Tolerance, parse_answer, split_label
+from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
 from .errors import GradcalcError, Source, Span, closest
 from .judge import judge
 from .values import NUMBER_RE
@@ -23,12 +24,20 @@ from .values import NUMBER_RE
 if TYPE_CHECKING:
     from .api import GradResult
 
-# The keys of a [[problem]] table, and the tables of answers with the kind each holds.
-KNOWN_KEYS = (
-    "name", "formula", "program", "values", "output", "tie",
-    "expect_value", "expect_grad", "expect", "expect_upstream", "rtol", "atol",
-)  # fmt: skip
-_ANSWER_TABLES = {"expect_grad": GRAD, "expect": NODE, "expect_upstream": UPSTREAM}
+# The key that holds the answers of each kind: expect_value = 0.73, expect_grad = { x = 0.39 }, ...
+ANSWER_KEYS = {
+    Kind.VALUE: "expect_value", Kind.GRAD: "expect_grad", Kind.NODE: "expect", Kind.UPSTREAM: "expect_upstream",
+}  # fmt: skip
+# The keys of a [[problem]] table.
+KNOWN_KEYS = ("name", "formula", "program", "values", "output", "tie", *ANSWER_KEYS.values(), "rtol", "atol")
+
+
+class Status(StrEnum):
+    """How a problem, or a whole file, came out."""
+
+    OK = "ok"  # every answer right, and gradcalc's own checks agree
+    WRONG = "wrong"  # an answer is wrong, or gradcalc's own checks disagree
+    ERROR = "error"  # malformed, or it could not be computed: not graded
 
 
 @dataclass
@@ -69,6 +78,12 @@ class ProblemReport:
     def checks_ok(self) -> bool:
         return self.result is None or self.result.ok
 
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        return Status.OK if self.right == self.total and self.checks_ok else Status.WRONG
+
 
 @dataclass
 class FileReport:
@@ -89,17 +104,13 @@ class FileReport:
         return [p for p in self.problems if p.error is not None]
 
     @property
-    def exit_code(self) -> int:
-        from .errors import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK
-
-        if self.errors:
-            return EXIT_BAD_INPUT
-        if self.right < self.total or not all(p.checks_ok for p in self.problems):
-            return EXIT_DISAGREE
-        return EXIT_OK
+    def status(self) -> Status:
+        """ERROR if any problem could not be graded, else WRONG if any is wrong, else OK."""
+        statuses = {p.status for p in self.problems}
+        return next((s for s in (Status.ERROR, Status.WRONG) if s in statuses), Status.OK)
 
 
-def grade_file(text: str, name: str, *, symbolic: bool = False) -> FileReport:
+def grade_file(text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None) -> FileReport:
     """Grade every problem of an answer file.
 
     The file is TOML with one ``[[problem]]`` table per problem::
@@ -118,6 +129,7 @@ def grade_file(text: str, name: str, *, symbolic: bool = False) -> FileReport:
 
     A file that is not TOML raises a located :class:`GradcalcError`; a bad
     problem becomes a report with an ``error`` and the others are still graded.
+    ``ask`` is for hints, as in :func:`gradcalc.judge.judge`.
     """
     source = Source(text, name)
     problems = load_problems(text, name)
@@ -126,11 +138,11 @@ def grade_file(text: str, name: str, *, symbolic: bool = False) -> FileReport:
         if isinstance(item, ProblemReport):  # malformed: already an error row
             reports.append(item)
         else:
-            reports.append(grade_problem(item, source, symbolic=symbolic))
+            reports.append(grade_problem(item, source, symbolic=symbolic, ask=ask))
     return FileReport(name, source, reports)
 
 
-def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False) -> ProblemReport:
+def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False, ask: Ask | None = None) -> ProblemReport:
     from .api import gradient
 
     line = source.line_col(problem.span[0])[0] if problem.span else None
@@ -147,7 +159,7 @@ def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False) -
         )
         report.result = result
         report.warnings = list(result.warnings)
-        report.marks = judge(result, problem.expectations, problem.tolerance)
+        report.marks = judge(result, problem.expectations, problem.tolerance, ask)
     except GradcalcError as err:
         report.error = _relocate(err, problem, source)
     return report
@@ -256,11 +268,11 @@ def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source:
             tol[key] = float(v)
     values = _values(table.get("values", {}), k, where, source, error)
     expectations = []
-    if "expect_value" in table:
-        expectations.append(_expectation(VALUE, "", table["expect_value"], ("expect_value",), k, where, source,
-                                         error))
-    for key, what in _ANSWER_TABLES.items():
+    for what, key in ANSWER_KEYS.items():
         if key not in table:
+            continue
+        if what == Kind.VALUE:
+            expectations.append(_expectation(what, "", table[key], (key,), k, where, source, error))
             continue
         answers = table[key]
         if not isinstance(answers, dict):
@@ -300,7 +312,7 @@ def _values(raw: Any, k: int, where: _Locator, source: Source, error: Any) -> di
 
 
 def _expectation(
-    what: str, name: str, raw: Any, path: tuple[str, ...], k: int, where: _Locator, source: Source, error: Any,
+    what: Kind, name: str, raw: Any, path: tuple[str, ...], k: int, where: _Locator, source: Source, error: Any,
     parts: tuple[str, tuple[int, ...]] | None = None,
 ) -> Expectation:
     loc = where.keys.get((k, path))

@@ -13,19 +13,31 @@ marks each one (a :class:`Mark`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .errors import GradcalcError, Source, Span
+from .errors import Source, Span
 from .values import clean_number, parse_number
 
 if TYPE_CHECKING:
     from .diagnose import Chain
 
-# What an answer is about.
-VALUE, GRAD, NODE, UPSTREAM = "value", "grad", "node", "upstream"
+
+class Kind(StrEnum):
+    """What an answer is about."""
+
+    VALUE = "value"  # the output's value
+    GRAD = "grad"  # ∂out/∂variable
+    NODE = "node"  # a node's value
+    UPSTREAM = "upstream"  # ∂out/∂node, the upstream gradient at a node
+
+
+# How the user asks for an answer of a kind, for hints: (Kind.UPSTREAM, "q=...") → "--expect-upstream q=...".
+# The command line knows the spelling; judging only names the kind to ask for.
+Ask = Callable[[Kind, str], str]
 
 # A hair of float slack, relative: 0.39 is right for 0.395 although 0.395 - 0.39 > 0.005 in floats.
 SLACK = 1e-12
@@ -123,67 +135,19 @@ def rounded_like(answer: Answer, true: float) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Expectations: what the student claims, and how they are judged
+# Expectations: what the student claims, and how it was judged
 
 
 @dataclass(frozen=True)
 class Expectation:
     """One answer to judge: the output's value, ∂out/∂variable, a node's value or its upstream gradient."""
 
-    what: str  # VALUE, GRAD, NODE or UPSTREAM
+    what: Kind
     name: str  # the variable or node label ("" for the output's value)
     answer: Answer
     source: Source | None = None  # where it was written, for errors about the name
     span: Span | None = None
     index: tuple[int, ...] = ()  # one element of a vector or matrix: (2,) for v[2], (0, 1) for W[0, 1]
-
-
-_OPTIONS = {VALUE: "--expect-value", GRAD: "--expect-grad", NODE: "--expect", UPSTREAM: "--expect-upstream"}
-
-
-def parse_expectations(
-    value: str | None = None,
-    grads: Sequence[str] = (),
-    nodes: Sequence[str] = (),
-    upstreams: Sequence[str] = (),
-) -> list[Expectation]:
-    """The command line's ``--expect-value NUM``, ``--expect-grad NAME=NUM``, ``--expect NODE=NUM``, ...."""
-    found: list[Expectation] = []
-    if value is not None:
-        source = Source(value, _OPTIONS[VALUE])
-        found.append(Expectation(VALUE, "", parse_answer(value, source), source, (0, len(value))))
-    for what, args in ((GRAD, grads), (NODE, nodes), (UPSTREAM, upstreams)):
-        for arg in args:
-            found.append(_pair(what, arg))
-    return found
-
-
-def _pair(what: str, arg: str) -> Expectation:
-    option = _OPTIONS[what]
-    source = Source(arg, option)
-    name, eq, text = arg.partition("=")
-    if not eq:
-        raise GradcalcError(
-            f"{option} expects NAME=NUMBER, found {arg[:40]!r}",
-            kind="usage",
-            span=(0, max(1, len(arg))),
-            hint=f"e.g. {option} {'x0' if what == GRAD else 'q'}=0.39",
-            source=source,
-        )
-    label = name.strip()
-    lead = len(name) - len(name.lstrip())
-    span = (lead, lead + max(1, len(label)))
-    parts = split_label(label)
-    if parts is None:
-        raise GradcalcError(
-            f"{label[:40]!r} is not a name",
-            kind="usage",
-            span=span,
-            hint="names start with a letter or '_' and go on with letters, digits and '_'; "
-            "one element of a vector or matrix is v[2] or W[0, 1]",
-            source=source,
-        )
-    return Expectation(what, parts[0], parse_answer(text, source, len(name) + 1), source, span, parts[1])
 
 
 @dataclass
@@ -201,7 +165,7 @@ class Mark:
     chain: Chain | None = None
 
     @property
-    def what(self) -> str:
+    def what(self) -> Kind:
         return self.expectation.what
 
     @property

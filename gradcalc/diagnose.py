@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .answers import GRAD, NODE, UPSTREAM, VALUE, Answer, Mark, Tolerance, rounded_like, within
+from .answers import Answer, Kind, Mark, Tolerance, rounded_like, within
 from .explain import PATH_COUNT_CAP, Factor, Path, path_counts, paths_to
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def diagnose_all(result: GradResult, marks: Sequence[Mark], tolerance: Tolerance
     for mark in marks:
         if mark.ok:
             continue
-        if mark.what in (GRAD, UPSTREAM) and not mark.expectation.index:  # paths are of whole nodes
+        if mark.what in (Kind.GRAD, Kind.UPSTREAM) and not mark.expectation.index:  # paths are of whole nodes
             mark.chain = chain_of(result, mark.node)
         mark.reason = diagnose(result, mark, tolerance)
         if mark.chain is not None and not (mark.reason or "").startswith(ROUNDED):  # a rounding slip has no "where"
@@ -98,9 +98,10 @@ def where(result: GradResult, mark: Mark, marks: Sequence[Mark]) -> str | None:
     out = result.output_label
     target = mark.node
     above = _between(result, target)  # nodes between the target and the output
-    ups = sorted((m for m in marks if m.what in (UPSTREAM, VALUE, NODE, GRAD) and m is not mark), key=lambda m: -m.node)
-    upstream = [m for m in ups if m.what in (UPSTREAM, GRAD) and m.node in above and m.node != target]
-    values = [m for m in reversed(ups) if m.what in (NODE, VALUE) and not m.ok and m.node in _feeding(tape, above)]
+    fed = _feeding(tape, above)
+    ups = sorted((m for m in marks if m is not mark), key=lambda m: -m.node)
+    upstream = [m for m in ups if m.what in (Kind.UPSTREAM, Kind.GRAD) and m.node in above and m.node != target]
+    values = [m for m in reversed(ups) if m.what in (Kind.NODE, Kind.VALUE) and not m.ok and m.node in fed]
     parts = []
     wrong = next((m for m in upstream if not m.ok), None)  # upstream is in backprop order: output first
     if wrong is not None:
@@ -218,13 +219,13 @@ def _chain_slip(result: GradResult, mark: Mark, near: Any) -> str | None:
                             f"there; multiply on by the local gradients below it, down to {chain.target}")
     target = result.tape.nodes[mark.node]
     own = result.values[mark.node]
-    if mark.what in (GRAD, UPSTREAM) and isinstance(own, float) and near(own):
+    if mark.what in (Kind.GRAD, Kind.UPSTREAM) and isinstance(own, float) and near(own):
         consumers = [n for n in result.tape.nodes if mark.node in n.args]
         swap = any(n.op is not None and n.op.name == "mul" for n in consumers)
         return (f"this is the value of {target.label}, not its gradient"
                 + ("; a mul gate hands each input the *other* input's value times the upstream gradient"
                    if swap else ""))
-    if mark.what == GRAD:
+    if mark.what == Kind.GRAD:
         for v in result.variables:
             if v.name != mark.name and isinstance(v.gradient, float) and near(v.gradient):
                 return f"this is ∂{result.output_label}/∂{v.name}: {mark.name} and {v.name} mixed up?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .answers import GRAD, NODE, UPSTREAM, VALUE, Expectation, Mark, Tolerance, index_text, within
+from .answers import Ask, Expectation, Kind, Mark, Tolerance, index_text, within
 from .diagnose import diagnose_all
 from .errors import GradcalcError, suggest
 
@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from .tape import Tape
 
 
-def judge(result: GradResult, expectations: Sequence[Expectation], tolerance: Tolerance | None = None) -> list[Mark]:
+def judge(
+    result: GradResult, expectations: Sequence[Expectation], tolerance: Tolerance | None = None, ask: Ask | None = None
+) -> list[Mark]:
     """Judge each answer against the result; explain the wrong gradients.
 
     Raises :class:`GradcalcError` for a name that is not in the graph, or an
     answer about a whole vector or matrix (an answer is one number: W[0, 1] is one element).
+    Where the hint is to ask for another kind of answer, ``ask`` says how the user writes one.
     """
     tolerance = tolerance or Tolerance()
     tape = result.tape
@@ -26,10 +29,10 @@ def judge(result: GradResult, expectations: Sequence[Expectation], tolerance: To
     labels = node_labels(tape)
     marks = []
     for e in expectations:
-        node = _resolve(result, e, labels)
-        if e.what == VALUE:
+        node = _resolve(result, e, labels, ask)
+        if e.what == Kind.VALUE:
             label, true = out, result.values[node]
-        elif e.what == NODE:
+        elif e.what == Kind.NODE:
             label, true = e.name, result.values[node]
         else:
             label, true = f"∂{out}/∂{e.name}", result.backprop.grads[node]
@@ -83,27 +86,30 @@ def node_labels(tape: Tape) -> dict[str, int]:
     return labels
 
 
-def _resolve(result: GradResult, e: Expectation, labels: Mapping[str, int]) -> int:
+def _resolve(result: GradResult, e: Expectation, labels: Mapping[str, int], ask: Ask | None) -> int:
     tape = result.tape
-    if e.what == VALUE:
+    if e.what == Kind.VALUE:
         return tape.output
-    if e.what == GRAD:
+    if e.what == Kind.GRAD:
         if e.name in tape.variables:
             return tape.variables[e.name]
         if e.name in labels:
             raise _name_error(e, f"{e.name!r} is an intermediate node, not an input variable",
-                              f"ask for its upstream gradient with --expect-upstream {e.name}=... "
-                              "(expect_upstream in answer files)")
+                              f"ask for its upstream gradient{_with(ask, Kind.UPSTREAM, f'{e.name}=...')}")
         raise _name_error(e, f"{e.name!r} is not a variable of the formula",
                           suggest(e.name, list(tape.variables), "the variables are"))
     if e.name not in labels:
         raise _name_error(e, f"there is no node called {e.name!r}",
                           suggest(e.name, list(labels), "the nodes are"))
     i = labels[e.name]
-    if e.what == UPSTREAM and not result.backprop.needs[i]:
+    if e.what == Kind.UPSTREAM and not result.backprop.needs[i]:
         raise _name_error(e, f"{e.name!r} does not depend on any variable, so no gradient flows into it",
-                          "ask for its value with --expect (expect in answer files)")
+                          f"ask for its value{_with(ask, Kind.NODE, '')}")
     return i
+
+
+def _with(ask: Ask | None, kind: Kind, example: str) -> str:
+    return f" with {ask(kind, example)}" if ask else ""
 
 
 def _name_error(e: Expectation, message: str, hint: str | None) -> GradcalcError:

@@ -41,14 +41,3 @@ def descent_step(result: GradResult, lr: float, params: Sequence[str] | None = N
     g = {n: grads[n] for n in names}
     return Step(lr, names, old, g, {n: old[n] - lr * g[n] for n in names})
 
-
-def parse_params(text: str | None, lr: float | None) -> list[str] | None:
-    """``--params w5,w6`` → ``["w5", "w6"]``; it only means something with ``--lr``."""
-    if text is None:
-        return None
-    if lr is None:
-        raise GradcalcError("--params needs --lr", kind="usage", hint="e.g. --lr 0.5 --params w5,w6")
-    names = [p.strip() for p in text.split(",") if p.strip()]
-    if not names:
-        raise GradcalcError("--params is empty", kind="usage", hint="e.g. --params w5,w6")
-    return names

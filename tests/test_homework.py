@@ -8,13 +8,14 @@ from collections.abc import Mapping
 import pytest
 from conftest import NETWORK, NETWORK_FORMULA, NEURON, NEURON_GRADIENTS
 
-from gradcalc.answerfile import grade_file
-from gradcalc.answers import Mark, Tolerance, parse_answer, parse_expectations, within
+from gradcalc.answerfile import Status, grade_file
+from gradcalc.answers import Mark, Tolerance, parse_answer, within
 from gradcalc.api import GradResult, gradient
+from gradcalc.commands.homework_options import how_to_ask, parse_expectations, parse_params
 from gradcalc.diagnose import MAX_PATHS
 from gradcalc.errors import GradcalcError
 from gradcalc.judge import judge
-from gradcalc.step import descent_step, parse_params
+from gradcalc.step import descent_step
 
 NEURON_FORMULA = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 
@@ -38,7 +39,7 @@ def marks(
     value: str | None = None,
     tolerance: Tolerance | None = None,
 ) -> list[Mark]:
-    return judge(run(formula, values), parse_expectations(value, grads, nodes, upstreams), tolerance)
+    return judge(run(formula, values), parse_expectations(value, grads, nodes, upstreams), tolerance, how_to_ask)
 
 
 def only(formula: str, values: Mapping[str, float], grad: str) -> Mark:
@@ -213,6 +214,18 @@ def test_unknown_names_are_located_errors(
         marks("(x+y)*z", {"x": -2, "y": 5, "z": -4}, grads, nodes, upstreams)
     assert info.value.hint is not None and hint in info.value.hint
     assert info.value.span is not None and info.value.source is not None
+
+
+def test_judging_names_the_kind_to_ask_for_and_the_caller_spells_it() -> None:
+    result = run("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    with pytest.raises(GradcalcError) as plain:
+        judge(result, parse_expectations(None, ["q=1"]))
+    assert plain.value.hint == "ask for its upstream gradient"
+    with pytest.raises(GradcalcError) as spelled:
+        judge(result, parse_expectations(None, ["q=1"]), ask=how_to_ask)
+    assert spelled.value.hint == (
+        "ask for its upstream gradient with --expect-upstream q=... (expect_upstream in answer files)"
+    )
 
 
 def test_no_gradient_flows_into_a_constant_part() -> None:
@@ -449,7 +462,7 @@ def test_a_float_keeps_the_digits_typed_in_the_file() -> None:
     texts = {m.label: m.answer.text for m in problem.marks}
     assert texts["∂f/∂w0"] == "-0.20" and texts["∂f/∂w2"] == "0.20" and texts["f"] == "0.73"
     assert {m.tolerance for m in problem.marks} == {0.005}  # 2 decimals each, not TOML's 0.2
-    assert report.exit_code == 0
+    assert report.status == Status.OK
 
 
 def test_a_float_the_file_does_not_show_falls_back_to_its_shortest_form() -> None:
@@ -486,7 +499,7 @@ expect = {b = 2.0}
     assert [m.answer.text for m in sub.marks] == ["3.0", "2.10"]
     assert [m.ok for m in sub.marks] == [True, False]
     assert [(m.label, m.answer.text, m.ok) for m in program.marks] == [("∂c/∂a", "4.00", True), ("b", "2.0", True)]
-    assert report.exit_code == 1
+    assert report.status == Status.WRONG
 
 
 def test_a_toml_syntax_error_is_located() -> None:
@@ -528,7 +541,7 @@ def test_a_malformed_problem_is_an_error_row_and_the_others_are_graded(
     assert message in bad.error.message, bad.error.message
     assert bad.error.location() == where
     assert fine.error is None and fine.right == fine.total == 1
-    assert report.exit_code == 2
+    assert report.status == Status.ERROR
 
 
 def test_a_file_without_problems_is_an_error() -> None:

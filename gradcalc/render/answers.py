@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..answerfile import FileReport, ProblemReport
+from ..answerfile import FileReport, ProblemReport, Status
 from ..answers import Mark
 from ..diagnose import Chain
 from ..explain import Path
@@ -273,8 +273,8 @@ def file_summary(report: FileReport) -> list[RenderableType]:
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
         total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
-    style = "bold green" if report.exit_code == 0 else "bold red"
-    lines.append(Text(("✓ " if report.exit_code == 0 else "✗ ") + total, style=style))
+    ok = report.status == Status.OK
+    lines.append(Text(("✓ " if ok else "✗ ") + total, style="bold green" if ok else "bold red"))
     return lines
 
 
@@ -295,7 +295,7 @@ def file_doc(report: FileReport) -> dict[str, Any]:
             "name": p.name,
             "index": p.index,
             "line": p.line,
-            "status": "error" if p.error is not None else "ok" if p.right == p.total and p.checks_ok else "wrong",
+            "status": p.status,
             "right": p.right,
             "total": p.total,
             "answers": answers_doc(p.marks),
@@ -313,7 +313,7 @@ def file_doc(report: FileReport) -> dict[str, Any]:
     return {
         "schema": 1,
         "file": report.name,
-        "ok": report.exit_code == 0,
+        "ok": report.status == Status.OK,
         "right": report.right,
         "total": report.total,
         "errors": len(report.errors),
