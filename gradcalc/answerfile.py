@@ -107,7 +107,9 @@ class FileReport:
     def status(self) -> Status:
         """ERROR if any problem could not be graded, else WRONG if any is wrong, else OK."""
         statuses = {p.status for p in self.problems}
-        return next((s for s in (Status.ERROR, Status.WRONG) if s in statuses), Status.OK)
+        if Status.ERROR in statuses:
+            return Status.ERROR
+        return Status.WRONG if Status.WRONG in statuses else Status.OK
 
 
 def grade_file(text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None) -> FileReport:
