@@ -159,6 +159,15 @@ def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     return near if d <= max(1, min(len(name), len(near)) // 3) and d < max(len(name), len(near)) else None
 
 
+def suggest(name: str, known: list[str], intro: str) -> str:
+    """A hint for a name that is not known: the near miss, or ``intro`` and the known names (the first 20)."""
+    near = closest(name, known)
+    if near:
+        return f"did you mean {near!r}?"
+    shown = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
+    return f"{intro} {shown}" if known else "the formula has none"
+
+
 def _edit_distance(a: str, b: str) -> int:
     """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours)."""
     if abs(len(a) - len(b)) > 3:

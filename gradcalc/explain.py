@@ -184,23 +184,12 @@ def _variable_chain(
     uses: list[int],
     chains: dict[tuple[int, int], Factor],
 ) -> VariableChain:
-    tape, bp = result.tape, result.backprop
-    nodes = tape.nodes
-    out = tape.output
-    # Which nodes depend on this variable, and along how many paths (saturating).
-    count = [0] * len(nodes)
-    count[var] = 1
-    for i in range(var + 1, out + 1):
-        node = nodes[i]
-        if node.kind == GATE and bp.needs[i]:
-            total = 0
-            for j in node.args:
-                total += count[j]
-            count[i] = min(total, PATH_COUNT_CAP)
-    gradient = float(bp.grads[var])
+    out = result.tape.output
+    count = path_counts(result, var)
+    gradient = float(result.backprop.grads[var])
     if count[out] == 0:
         return VariableChain(name, var, gradient, [], 0, 0.0)
-    paths = [_factors(links, one_input, chains) for links in _paths(tape, bp.locals, var, out, count, max_paths)]
+    paths = [_factors(links, one_input, chains) for links in paths_to(result, var, count, max_paths)]
     chain = VariableChain(name, var, gradient, paths, count[out], 0.0)
     if count[out] > len(paths):
         chain.rest = gradient - chain.shown_sum
@@ -209,18 +198,39 @@ def _variable_chain(
     return chain
 
 
-def _paths(
-    tape: Tape, locals_: list[Any], var: int, out: int, count: list[int], limit: int
-) -> list[list[Link]]:
-    """Up to ``limit`` paths from ``out`` down to ``var``, depth first, inputs in order."""
+def path_counts(result: GradResult, target: int) -> list[int]:
+    """For each node, how many paths lead from it down to node ``target`` (saturating at PATH_COUNT_CAP).
+
+    The output's count is the number of paths the chain rule sums over; a node
+    whose count is 0 is on none of them.  ``target`` may be any node the
+    gradient flows into, a variable or a gate.
+    """
+    tape, needs = result.tape, result.backprop.needs
     nodes = tape.nodes
+    count = [0] * len(nodes)
+    count[target] = 1
+    for i in range(target + 1, tape.output + 1):
+        node = nodes[i]
+        if node.kind == GATE and needs[i]:
+            total = 0
+            for j in node.args:
+                total += count[j]
+            count[i] = min(total, PATH_COUNT_CAP)
+    return count
+
+
+def paths_to(result: GradResult, target: int, count: list[int], limit: int) -> list[list[Link]]:
+    """Up to ``limit`` paths from the output down to ``target`` (``count`` from :func:`path_counts`),
+    depth first, inputs in order, each a list of links from the output down."""
+    nodes = result.tape.nodes
+    locals_ = result.backprop.locals
     found: list[list[Link]] = []
     links: list[Link] = []
-    stack: list[list[int]] = [[out, 0]]  # node, next input position to try
+    stack: list[list[int]] = [[result.tape.output, 0]]  # node, next input position to try
     while stack and len(found) < limit:
         top = stack[-1]
         node, pos = top
-        if node == var:
+        if node == target:
             found.append(list(links))
             stack.pop()
             if stack:
@@ -324,4 +334,6 @@ __all__ = [
     "explain",
     "explanation_doc",
     "local_formula",
+    "path_counts",
+    "paths_to",
 ]

@@ -8,20 +8,14 @@ from collections.abc import Mapping
 import pytest
 from conftest import NETWORK, NETWORK_FORMULA, NEURON, NEURON_GRADIENTS
 
+from gradcalc.answerfile import Status, grade_file
+from gradcalc.answers import Mark, Tolerance, parse_answer, within
 from gradcalc.api import GradResult, gradient
+from gradcalc.commands.homework_options import how_to_ask, parse_expectations, parse_params
+from gradcalc.diagnose import MAX_PATHS
 from gradcalc.errors import GradcalcError
-from gradcalc.homework import (
-    MAX_PATHS,
-    Mark,
-    Tolerance,
-    descent_step,
-    grade_file,
-    judge,
-    parse_answer,
-    parse_expectations,
-    parse_params,
-    within,
-)
+from gradcalc.judge import judge
+from gradcalc.step import descent_step
 
 NEURON_FORMULA = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
 
@@ -45,7 +39,7 @@ def marks(
     value: str | None = None,
     tolerance: Tolerance | None = None,
 ) -> list[Mark]:
-    return judge(run(formula, values), parse_expectations(value, grads, nodes, upstreams), tolerance)
+    return judge(run(formula, values), parse_expectations(value, grads, nodes, upstreams), tolerance, how_to_ask)
 
 
 def only(formula: str, values: Mapping[str, float], grad: str) -> Mark:
@@ -222,6 +216,18 @@ def test_unknown_names_are_located_errors(
     assert info.value.span is not None and info.value.source is not None
 
 
+def test_judging_names_the_kind_to_ask_for_and_the_caller_spells_it() -> None:
+    result = run("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    with pytest.raises(GradcalcError) as plain:
+        judge(result, parse_expectations(None, ["q=1"]))
+    assert plain.value.hint == "ask for its upstream gradient"
+    with pytest.raises(GradcalcError) as spelled:
+        judge(result, parse_expectations(None, ["q=1"]), ask=how_to_ask)
+    assert spelled.value.hint == (
+        "ask for its upstream gradient with --expect-upstream q=... (expect_upstream in answer files)"
+    )
+
+
 def test_no_gradient_flows_into_a_constant_part() -> None:
     with pytest.raises(GradcalcError, match="does not depend on any variable"):
         marks("x*(2+3)", {"x": 1}, upstreams=("q=1",))
@@ -332,10 +338,10 @@ def test_the_chain_of_the_neuron_is_its_local_gradients() -> None:
     assert chain is not None and chain.total_paths == 1 and chain.note is None
     (path,) = chain.paths
     # CS231n's picture from the output back: 1/x at 1.37, +1, exp, *-1, +, +, * (x0 = -1)
-    assert [(f.gate, f.input) for f in path.factors] == [
+    assert [(chain.label(f.top), chain.label(f.bottom)) for f in path.factors] == [
         ("f", "g"), ("g", "v"), ("v", "u"), ("u", "t"), ("t", "s"), ("s", "q"), ("q", "w0"),
     ]  # fmt: skip
-    locals_ = [f.local for f in path.factors]
+    locals_ = [f.value for f in path.factors]
     expected = [-1 / (1 + math.exp(-1)) ** 2, 1, math.exp(-1), -1, 1, 1, -1]
     assert locals_ == pytest.approx(expected, rel=1e-12)
     assert locals_[0] == pytest.approx(-0.53, abs=0.005)  # "the local gradient of 1/x at x=1.37 is -0.53"
@@ -347,7 +353,7 @@ def test_the_chain_of_example_8_is_the_seeds_product() -> None:
     (mark,) = judge(result, parse_expectations(None, ["w5=0.06"]))
     assert mark.chain is not None
     (path,) = mark.chain.paths
-    locals_ = [f.local for f in path.factors]
+    locals_ = [f.value for f in path.factors]
     # 0.04874558763374381 = 0.3745129 × 0.24444783 × 0.53245431 (seed 002)
     (k,) = [k for k, v in enumerate(locals_) if abs(v - 0.24444783) < 1e-8]  # the sigmoid gate o1, σ(1−σ)
     assert math.prod(locals_[:k]) == pytest.approx(0.3745129, abs=1e-7)  # ∂E/∂o1, the factors above it
@@ -456,7 +462,7 @@ def test_a_float_keeps_the_digits_typed_in_the_file() -> None:
     texts = {m.label: m.answer.text for m in problem.marks}
     assert texts["∂f/∂w0"] == "-0.20" and texts["∂f/∂w2"] == "0.20" and texts["f"] == "0.73"
     assert {m.tolerance for m in problem.marks} == {0.005}  # 2 decimals each, not TOML's 0.2
-    assert report.exit_code == 0
+    assert report.status == Status.OK
 
 
 def test_a_float_the_file_does_not_show_falls_back_to_its_shortest_form() -> None:
@@ -493,7 +499,7 @@ expect = {b = 2.0}
     assert [m.answer.text for m in sub.marks] == ["3.0", "2.10"]
     assert [m.ok for m in sub.marks] == [True, False]
     assert [(m.label, m.answer.text, m.ok) for m in program.marks] == [("∂c/∂a", "4.00", True), ("b", "2.0", True)]
-    assert report.exit_code == 1
+    assert report.status == Status.WRONG
 
 
 def test_a_toml_syntax_error_is_located() -> None:
@@ -535,7 +541,7 @@ def test_a_malformed_problem_is_an_error_row_and_the_others_are_graded(
     assert message in bad.error.message, bad.error.message
     assert bad.error.location() == where
     assert fine.error is None and fine.right == fine.total == 1
-    assert report.exit_code == 2
+    assert report.status == Status.ERROR
 
 
 def test_a_file_without_problems_is_an_error() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..cli import DigitsOpt, JsonOpt, app, emit_json, fail, read_source
-from ..errors import GradcalcError
+from ..errors import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK, GradcalcError
 
 
 @app.command()
@@ -31,11 +31,12 @@ def check(
 
     Exit codes: 0 all right, 1 an answer is wrong, 2 the file or a problem is malformed.
     """
-    from ..homework import grade_file
+    from ..answerfile import Status, grade_file
+    from .homework_options import how_to_ask
 
     try:
         text, name, _ = read_source(None, path, [])
-        report = grade_file(text, name, symbolic=sympy)
+        report = grade_file(text, name, symbolic=sympy, ask=how_to_ask)
     except GradcalcError as err:
         fail(err, as_json)
     if as_json:
@@ -50,4 +51,4 @@ def check(
         for problem in report.errors:
             assert problem.error is not None
             typer.echo(problem.error.render(), err=True)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit({Status.OK: EXIT_OK, Status.WRONG: EXIT_DISAGREE, Status.ERROR: EXIT_BAD_INPUT}[report.status])

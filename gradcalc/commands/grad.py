@@ -54,7 +54,7 @@ def grad(
     explain: Annotated[
         bool, typer.Option("--explain", help="Write out the chain rule for each variable, path by path.")
     ] = False,
-    # Homework: answers judged to the digits given (see gradcalc/homework.py), one step of descent.
+    # Homework: answers judged to the digits given (see gradcalc/answers.py), one step of descent.
     expect_value: Annotated[str | None, typer.Option(
         "--expect-value", metavar="NUM", help="Your answer for the output's value, judged to the digits given.",
         show_default=False)] = None,
@@ -102,7 +102,10 @@ def grad(
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
         if homework:  # imported only when answers or a step are asked for: start-up is our speed
-            from ..homework import Tolerance, descent_step, judge, parse_expectations, parse_params
+            from ..answers import Tolerance
+            from ..judge import judge
+            from ..step import descent_step
+            from .homework_options import how_to_ask, parse_expectations, parse_params
 
             answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
             step_params = parse_params(params, lr)
@@ -118,7 +121,7 @@ def grad(
             fuse=fuse,
         )
         if homework:
-            marks = judge(result, answers, Tolerance(rtol, atol))
+            marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)
             step = descent_step(result, lr, step_params) if lr is not None else None
     except GradcalcError as err:
         fail(err, as_json)

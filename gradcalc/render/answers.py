@@ -9,11 +9,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..homework import MAX_FACTORS_SHOWN, Chain, ChainPath, FileReport, Mark, ProblemReport, Step
+from ..answerfile import FileReport, ProblemReport, Status
+from ..answers import Mark
+from ..diagnose import Chain
+from ..explain import Path
+from ..step import Step
 from .numbers import DEFAULT_DIGITS, fmt, num
 from .table import PlainTable
 
-MAX_FACTORS_JSON = 64  # factors per path in JSON; the middle of longer paths is left out
+MAX_FACTORS_SHOWN = 12  # factors per path in text; the middle of longer paths is left out
+MAX_FACTORS_JSON = 64  # factors per path in JSON
 
 RIGHT = Text("✓", style="bold green")
 WRONG = Text("✗", style="bold red")
@@ -91,30 +96,31 @@ def chain_lines(chain: Chain, digits: int = DEFAULT_DIGITS) -> list[str]:
         if len(path.factors) == 1:
             return [f"  the chain rule has one factor here: {out}'s own local gradient "
                     f"∂{out}/∂{target} = {fmt(path.product, digits)}"]
-        names, values = _factor_texts(path, digits)
+        names, values = _factor_texts(chain, path, digits)
         lead = f"    ∂{out}/∂{target} = "
         pad = " " * (len(lead) - 2)
         return [f"  the chain rule along the one path from {out} down to {target}:", lead + names,
                 f"{pad}= {values}", f"{pad}= {fmt(path.product, digits)}"]
-    lines = [f"  the chain rule: {target} reaches {out} along {chain.total_paths} paths; "
+    lines = [f"  the chain rule: {target} reaches {out} along {chain.paths_in_words} paths; "
              "each path multiplies its local gradients, and the paths add up:"]
     total = 0.0
     for k, path in enumerate(chain.paths, 1):
-        names, values = _factor_texts(path, digits)
+        names, values = _factor_texts(chain, path, digits)
         total += path.product
         lines.append(f"    path {k}: {names} = {values} = {fmt(path.product, digits)}")
     if chain.total_paths > len(chain.paths):
-        lines.append(f"    … and {chain.total_paths - len(chain.paths):,} more paths (the gate table shows every "
+        more = f"{chain.total_paths - len(chain.paths):,}" if chain.exact else "very many"
+        lines.append(f"    … and {more} more paths (the gate table shows every "
                      "upstream gradient)")
     else:
         lines.append(f"    sum: ∂{out}/∂{target} = {fmt(total, digits)}")
     return lines
 
 
-def _factor_texts(path: ChainPath, digits: int) -> tuple[str, str]:
+def _factor_texts(chain: Chain, path: Path, digits: int) -> tuple[str, str]:
     factors = path.factors
-    names = [f"∂{f.gate}/∂{f.input}" for f in factors]
-    values = [f"({fmt(f.local, digits)})" for f in factors]
+    names = [f"∂{chain.label(f.top)}/∂{chain.label(f.bottom)}" for f in factors]
+    values = [f"({fmt(f.value, digits)})" for f in factors]
     if len(factors) > MAX_FACTORS_SHOWN:
         half = MAX_FACTORS_SHOWN // 2
         gap = f"… {len(factors) - 2 * half} more …"
@@ -198,14 +204,15 @@ def chain_doc(chain: Chain | None) -> dict[str, Any] | None:
         "output": chain.output,
         "target": chain.target,
         "total_paths": chain.total_paths,
-        "paths": [_path_doc(p) for p in chain.paths],
+        "paths": [_path_doc(chain, p) for p in chain.paths],
         "note": chain.note,
         "where": chain.where,
     }
 
 
-def _path_doc(path: ChainPath) -> dict[str, Any]:
-    factors = [{"gate": f.gate, "input": f.input, "local": num(f.local)} for f in path.factors]
+def _path_doc(chain: Chain, path: Path) -> dict[str, Any]:
+    factors = [{"gate": chain.label(f.top), "input": chain.label(f.bottom), "local": num(f.value)}
+               for f in path.factors]
     omitted = max(0, len(factors) - MAX_FACTORS_JSON)
     if omitted:  # a path through a very deep graph: its ends, and how many factors are left out between
         factors = factors[: MAX_FACTORS_JSON // 2] + factors[-(MAX_FACTORS_JSON // 2) :]
@@ -266,8 +273,8 @@ def file_summary(report: FileReport) -> list[RenderableType]:
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
         total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
-    style = "bold green" if report.exit_code == 0 else "bold red"
-    lines.append(Text(("✓ " if report.exit_code == 0 else "✗ ") + total, style=style))
+    ok = report.status == Status.OK
+    lines.append(Text(("✓ " if ok else "✗ ") + total, style="bold green" if ok else "bold red"))
     return lines
 
 
@@ -288,7 +295,7 @@ def file_doc(report: FileReport) -> dict[str, Any]:
             "name": p.name,
             "index": p.index,
             "line": p.line,
-            "status": "error" if p.error is not None else "ok" if p.right == p.total and p.checks_ok else "wrong",
+            "status": p.status,
             "right": p.right,
             "total": p.total,
             "answers": answers_doc(p.marks),
@@ -306,7 +313,7 @@ def file_doc(report: FileReport) -> dict[str, Any]:
     return {
         "schema": 1,
         "file": report.name,
-        "ok": report.exit_code == 0,
+        "ok": report.status == Status.OK,
         "right": report.right,
         "total": report.total,
         "errors": len(report.errors),

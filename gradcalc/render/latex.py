@@ -13,10 +13,11 @@ import math
 import re
 from typing import Any
 
+from ..answers import Kind, Mark, index_text
 from ..api import AGREE, DISAGREE, KINK, UNDECIDED, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
-from ..homework import GRAD, UPSTREAM, Mark, Step, index_text
+from ..step import Step
 from ..tape import Tape
 from .numbers import DEFAULT_DIGITS, fmt
 
@@ -292,6 +293,6 @@ def answers_latex(marks: list[Mark], step: Step | None, output: str, digits: int
 def _answer_label(m: Mark, output: str) -> str:
     e = m.expectation
     name = latex_name(e.name) + index_text(e.index) if e.name else latex_name(output)
-    if m.what in (GRAD, UPSTREAM):
+    if m.what in (Kind.GRAD, Kind.UPSTREAM):
         return rf"\frac{{\partial {latex_name(output)}}}{{\partial {name}}}"
     return name

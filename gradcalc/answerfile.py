@@ -1,0 +1,581 @@
+"""Answer files (``gradcalc check``): TOML files of [[problem]] tables, each graded on its own.
+
+A malformed problem becomes a report with an error, located in the file, and
+the other problems are still graded; see :func:`grade_file` for the format.
+tomllib gives values but not places, so a small scanner (:class:`_Locator`)
+finds where each key is written, for located errors and for the digits of
+floats as they were typed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
+from .errors import GradcalcError, Source, Span, closest
+from .judge import judge
+from .values import NUMBER_RE
+
+if TYPE_CHECKING:
+    from .api import GradResult
+
+# The key that holds the answers of each kind: expect_value = 0.73, expect_grad = { x = 0.39 }, ...
+ANSWER_KEYS = {
+    Kind.VALUE: "expect_value", Kind.GRAD: "expect_grad", Kind.NODE: "expect", Kind.UPSTREAM: "expect_upstream",
+}  # fmt: skip
+# The keys of a [[problem]] table.
+KNOWN_KEYS = ("name", "formula", "program", "values", "output", "tie", *ANSWER_KEYS.values(), "rtol", "atol")
+
+
+class Status(StrEnum):
+    """How a problem, or a whole file, came out."""
+
+    OK = "ok"  # every answer right, and gradcalc's own checks agree
+    WRONG = "wrong"  # an answer is wrong, or gradcalc's own checks disagree
+    ERROR = "error"  # malformed, or it could not be computed: not graded
+
+
+@dataclass
+class Problem:
+    """One [[problem]] of an answer file, checked for shape but not yet computed."""
+
+    index: int
+    name: str
+    formula: str
+    values: dict[str, Any]
+    expectations: list[Expectation]
+    tolerance: Tolerance
+    output: str | None = None
+    tie: str = "split"
+    formula_offset: int | None = None  # where the formula's text starts in the file, when it maps 1:1
+    span: Span | None = None  # the formula key, for errors without a place of their own
+
+
+@dataclass
+class ProblemReport:
+    index: int
+    name: str
+    line: int | None
+    marks: list[Mark] = field(default_factory=list)
+    error: GradcalcError | None = None
+    result: GradResult | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def right(self) -> int:
+        return sum(m.ok for m in self.marks)
+
+    @property
+    def total(self) -> int:
+        return len(self.marks)
+
+    @property
+    def checks_ok(self) -> bool:
+        return self.result is None or self.result.ok
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        return Status.OK if self.right == self.total and self.checks_ok else Status.WRONG
+
+
+@dataclass
+class FileReport:
+    name: str
+    source: Source
+    problems: list[ProblemReport]
+
+    @property
+    def right(self) -> int:
+        return sum(p.right for p in self.problems)
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.problems)
+
+    @property
+    def errors(self) -> list[ProblemReport]:
+        return [p for p in self.problems if p.error is not None]
+
+    @property
+    def status(self) -> Status:
+        """ERROR if any problem could not be graded, else WRONG if any is wrong, else OK."""
+        statuses = {p.status for p in self.problems}
+        if Status.ERROR in statuses:
+            return Status.ERROR
+        return Status.WRONG if Status.WRONG in statuses else Status.OK
+
+
+def grade_file(text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None) -> FileReport:
+    """Grade every problem of an answer file.
+
+    The file is TOML with one ``[[problem]]`` table per problem::
+
+        [[problem]]
+        name = "neuron"
+        formula = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
+        values = { w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3 }
+        expect_value = "0.73"
+        expect_grad = { w0 = "-0.20", x0 = 0.39 }
+
+    Answers written as strings keep their digits.  TOML reads the float 0.20
+    as 0.2, so for a bare float the digits are read back from the file's text
+    where the scanner finds it (and it parses to the same float); otherwise
+    the float's shortest form is judged.
+
+    A file that is not TOML raises a located :class:`GradcalcError`; a bad
+    problem becomes a report with an ``error`` and the others are still graded.
+    ``ask`` is for hints, as in :func:`gradcalc.judge.judge`.
+    """
+    source = Source(text, name)
+    problems = load_problems(text, name)
+    reports = []
+    for item in problems:
+        if isinstance(item, ProblemReport):  # malformed: already an error row
+            reports.append(item)
+        else:
+            reports.append(grade_problem(item, source, symbolic=symbolic, ask=ask))
+    return FileReport(name, source, reports)
+
+
+def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False, ask: Ask | None = None) -> ProblemReport:
+    from .api import gradient
+
+    line = source.line_col(problem.span[0])[0] if problem.span else None
+    report = ProblemReport(problem.index, problem.name, line)
+    try:
+        result = gradient(
+            problem.formula,
+            problem.values,
+            symbolic=symbolic,
+            numeric=True,
+            tie=problem.tie,
+            output=problem.output,
+            name=f"problem {problem.name!r}",
+        )
+        report.result = result
+        report.warnings = list(result.warnings)
+        report.marks = judge(result, problem.expectations, problem.tolerance, ask)
+    except GradcalcError as err:
+        report.error = _relocate(err, problem, source)
+    return report
+
+
+def _relocate(err: GradcalcError, problem: Problem, source: Source) -> GradcalcError:
+    """Name the problem, and point an error about its formula at the same characters in the answer file."""
+    span, where = problem.span, source
+    if err.source == source:  # already placed in the answer file (an answer's name)
+        span = err.span
+    elif err.source is not None and err.source.text == problem.formula and err.span is not None:
+        if problem.formula_offset is not None:  # the file holds the formula verbatim
+            span = (problem.formula_offset + err.span[0], problem.formula_offset + err.span[1])
+        else:
+            span, where = err.span, err.source
+    return GradcalcError(f"problem {problem.name!r}: {err.message}", kind=err.kind, span=span, hint=err.hint,
+                         source=where)
+
+
+def load_problems(text: str, name: str) -> list[Problem | ProblemReport]:
+    """Parse the TOML; each problem becomes a :class:`Problem`, or an error report if malformed."""
+    import tomllib
+
+    source = Source(text, name)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, source) from None
+    for key in data:
+        if key != "problem":
+            raise GradcalcError(
+                f"unknown top-level key {key!r}",
+                kind="answers",
+                span=_top_key_span(text, key),
+                hint="an answer file holds [[problem]] tables only" + (
+                    "; did you mean [[problem]]?" if closest(key, ["problem", "problems"]) else ""),
+                source=source,
+            )
+    raw = data.get("problem")
+    if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
+        raise GradcalcError(
+            "no [[problem]] tables" if raw is None else "'problem' must be a list of [[problem]] tables",
+            kind="answers",
+            span=None,
+            hint='start each problem with a line [[problem]], then name = "...", formula = "...", ...',
+            source=source,
+        )
+    where = _Locator(text)
+    out: list[Problem | ProblemReport] = []
+    for k, table in enumerate(raw):
+        label = table.get("name") if isinstance(table.get("name"), str) else f"#{k + 1}"
+        try:
+            out.append(_problem(k, label, table, where, source))
+        except GradcalcError as err:
+            span = err.span if err.source is source else None
+            line = source.line_col(span[0])[0] if span else (
+                source.line_col(where.headers[k][0])[0] if k < len(where.headers) else None)
+            out.append(ProblemReport(k, label, line, error=err))
+    return out
+
+
+def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source: Source) -> Problem:
+    def place(*path: str) -> _Loc | None:
+        return where.keys.get((k, path))
+
+    header = where.headers[k] if k < len(where.headers) else None
+
+    def error(message: str, path: tuple[str, ...] = (), hint: str | None = None, value: bool = False) -> GradcalcError:
+        loc = place(*path) if path else None
+        span = (loc.value if value else loc.key) if loc else header
+        return GradcalcError(f"problem {label!r}: {message}", kind="answers", span=span, hint=hint, source=source)
+
+    for key in table:
+        if key not in KNOWN_KEYS:
+            near = closest(key, list(KNOWN_KEYS))
+            raise error(f"unknown key {key!r}", (key,),
+                        f"did you mean {near!r}?" if near else "the keys are " + ", ".join(KNOWN_KEYS))
+
+    def text_of(key: str) -> str | None:
+        v = table.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise error(f"{key} must be a string, not {_toml_type(v)}", (key,), value=True)
+        return v
+
+    text_of("name")
+    formulas = [key for key in ("formula", "program") if key in table]
+    if not formulas:
+        raise error("no formula", hint='add formula = "..." (or program = """...""" for several lines)')
+    if len(formulas) == 2:
+        raise error("give formula or program, not both", ("program",))
+    fkey = formulas[0]
+    formula = text_of(fkey) or ""
+    if not formula.strip():
+        raise error(f"the {fkey} is empty", (fkey,), value=True)
+    output, tie = text_of("output"), text_of("tie") or "split"
+    if tie not in ("split", "first", "all"):
+        raise error(f"tie must be split, first or all, not {tie!r}", ("tie",), value=True)
+    tol: dict[str, float] = {}
+    for key in ("rtol", "atol"):
+        if key in table:
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 or not math.isfinite(v):
+                raise error(f"{key} must be a number ≥ 0", (key,), value=True)
+            tol[key] = float(v)
+    values = _values(table.get("values", {}), k, where, source, error)
+    expectations = []
+    for what, key in ANSWER_KEYS.items():
+        if key not in table:
+            continue
+        if what == Kind.VALUE:
+            expectations.append(_expectation(what, "", table[key], (key,), k, where, source, error))
+            continue
+        answers = table[key]
+        if not isinstance(answers, dict):
+            raise error(f"{key} must be a table such as {{ x = 0.39 }}, not {_toml_type(answers)}", (key,),
+                        value=True)
+        for n, v in answers.items():
+            parts = split_label(n)
+            if parts is None:
+                raise error(f"{n!r} is not a name", (key, n), "one element of a vector or matrix is \"W[0, 1]\"")
+            expectations.append(_expectation(what, n, v, (key, n), k, where, source, error, parts))
+    if not expectations:
+        raise error("no answers to check", hint="add expect_value, expect_grad, expect or expect_upstream")
+    loc = place(fkey)
+    return Problem(
+        k, label, formula, values, expectations, Tolerance(tol.get("rtol"), tol.get("atol")), output, tie,
+        _content_offset(source.text, loc.value, formula) if loc else None,
+        loc.key if loc else header,
+    )
+
+
+def _values(raw: Any, k: int, where: _Locator, source: Source, error: Any) -> dict[str, Any]:
+    from .values import parse_assignments
+
+    if not isinstance(raw, dict):
+        raise error(f"values must be a table such as {{ x = -2, y = 5 }}, not {_toml_type(raw)}", ("values",),
+                    value=True)
+    out: dict[str, Any] = {}
+    for n, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, int | float | str | list):
+            raise error(f"the value of {n} must be a number, not {_toml_type(v)}", ("values", n), value=True)
+        text = repr(float(v)) if isinstance(v, int | float) else v if isinstance(v, str) else json.dumps(v)
+        try:
+            out.update(parse_assignments([f"{n}={text}"]))
+        except GradcalcError as err:
+            raise error(f"values.{n}: {err.message}", ("values", n), err.hint, value=True) from None
+    return out
+
+
+def _expectation(
+    what: Kind, name: str, raw: Any, path: tuple[str, ...], k: int, where: _Locator, source: Source, error: Any,
+    parts: tuple[str, tuple[int, ...]] | None = None,
+) -> Expectation:
+    loc = where.keys.get((k, path))
+    key = ".".join(path)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise error(f"{key} must be a number (or a string such as \"0.20\"), not {_toml_type(raw)}", path,
+                    value=True)
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, int):
+        text = str(raw)
+    else:
+        text = _typed_float(raw, source.text[loc.value[0] : loc.value[1]] if loc else None)
+    try:
+        answer = parse_answer(text)
+    except GradcalcError as err:
+        raise error(f"{key}: {err.message}", path, err.hint, value=True) from None
+    base, index = parts or (name, ())
+    return Expectation(what, base, answer, source, loc.key if loc else None, index)
+
+
+def _typed_float(value: float, raw: str | None) -> str:
+    """The float as it was typed in the file ("0.20"), when the file shows it; else its shortest form."""
+    if raw is not None:
+        clean = raw.strip().replace("_", "")
+        if NUMBER_RE.match(clean) and float(clean) == value:
+            return clean
+    return repr(value)
+
+
+def _content_offset(text: str, span: Span, content: str) -> int | None:
+    """Where a TOML string's content starts in the file, if the file holds it verbatim (no escapes)."""
+    start, end = span
+    raw = text[start:end]
+    for quote in ('"""', "'''"):
+        if raw.startswith(quote):
+            begin = start + 3
+            if text.startswith("\r\n", begin):
+                begin += 2
+            elif text.startswith("\n", begin):
+                begin += 1
+            return begin if text[begin : begin + len(content)] == content else None
+    if raw[:1] in ('"', "'"):
+        return start + 1 if text[start + 1 : start + 1 + len(content)] == content else None
+    return None
+
+
+def _toml_type(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "a table"
+    return "a date or time"
+
+
+_AT_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _toml_error(exc: Exception, source: Source) -> GradcalcError:
+    message = str(exc)
+    line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    m = _AT_RE.search(message)
+    if m:
+        message = message[: m.start()].rstrip()
+        line, col = line or int(m.group(1)), col or int(m.group(2))
+    span = None
+    if line is not None and col is not None:
+        starts = [0] + [i + 1 for i, c in enumerate(source.text) if c == "\n"]
+        if 0 < line <= len(starts):
+            at = min(starts[line - 1] + col - 1, len(source.text))
+            span = (at, at + 1)
+    message = message[:1].lower() + message[1:]
+    return GradcalcError(
+        f"not valid TOML: {message}",
+        kind="answers",
+        span=span,
+        hint='strings need quotes (formula = "x*y"); tables are { x = 1, y = 2 }',
+        source=source,
+    )
+
+
+def _top_key_span(text: str, key: str) -> Span | None:
+    m = re.search(rf"^[ \t]*\[*[ \t]*\"?{re.escape(key)}\b", text, re.MULTILINE)
+    if not m:
+        return None
+    start = m.start() + len(m.group()) - len(key)
+    return (start, start + len(key))
+
+
+# ---------------------------------------------------------------------------
+# Where things are written in a TOML file (tomllib gives values, not places)
+
+
+@dataclass(frozen=True)
+class _Loc:
+    key: Span
+    value: Span
+
+
+class _Locator:
+    """A small scanner over a file tomllib has already accepted: the place of each key of each [[problem]].
+
+    It finds keys written as ``key = value``, inside inline tables, and under
+    ``[problem.expect_grad]`` headers; what it cannot place is simply not
+    located (messages then point at the problem, and floats keep their
+    shortest form).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.headers: list[Span] = []
+        self.keys: dict[tuple[int, tuple[str, ...]], _Loc] = {}
+        self._scan()
+
+    def _scan(self) -> None:
+        text, n = self.text, len(self.text)
+        section: tuple[str, ...] | None = None
+        pos = 0
+        while pos < n:
+            pos = self._skip(pos, "\t ")
+            if pos >= n:
+                break
+            ch = text[pos]
+            if ch in "\r\n#":
+                pos = self._next_line(pos)
+                continue
+            if ch == "[":
+                double = text.startswith("[[", pos)
+                begin = pos + (2 if double else 1)
+                end = self._until(begin, "]")
+                parts = self._key_parts(text[begin:end])
+                if double and parts == ["problem"]:
+                    self.headers.append((pos, end + 2))
+                    section = ()
+                elif not double and parts[:1] == ["problem"] and self.headers:
+                    section = tuple(parts[1:])
+                else:
+                    section = None
+                pos = self._next_line(end)
+                continue
+            eq = self._until(pos, "=")
+            if eq >= n:
+                break
+            key_text = text[pos:eq]
+            start = self._skip(eq + 1, "\t ")
+            end = self._value_end(start)
+            if section is not None:
+                key_span = (pos, pos + len(key_text.rstrip()))
+                self._record(section + tuple(self._key_parts(key_text)), key_span, start, end)
+            pos = self._next_line(end)
+
+    def _record(self, path: tuple[str, ...], key: Span, start: int, end: int) -> None:
+        text = self.text
+        self.keys[(len(self.headers) - 1, path)] = _Loc(key, (start, end))
+        if not text.startswith("{", start):
+            return
+        p = start + 1
+        while p < end:
+            p = self._skip(p, " \t\r\n,")
+            if p >= end or text[p] == "}":
+                return
+            eq = self._until(p, "=")
+            key_text = text[p:eq]
+            vs = self._skip(eq + 1, " \t")
+            ve = self._value_end(vs)
+            self._record(path + tuple(self._key_parts(key_text)), (p, p + len(key_text.rstrip())), vs, ve)
+            p = ve
+
+    def _skip(self, pos: int, chars: str) -> int:
+        while pos < len(self.text) and self.text[pos] in chars:
+            pos += 1
+        return pos
+
+    def _next_line(self, pos: int) -> int:
+        nl = self.text.find("\n", pos)
+        return len(self.text) if nl < 0 else nl + 1
+
+    def _until(self, pos: int, stop: str) -> int:
+        """The position of ``stop`` at or after ``pos``, outside quotes."""
+        text, n = self.text, len(self.text)
+        while pos < n and text[pos] != stop:
+            pos = self._value_end(pos) if text[pos] in "\"'" else pos + 1
+        return pos
+
+    def _value_end(self, pos: int) -> int:
+        """Where the TOML value starting at ``pos`` ends (strings, arrays and inline tables, no recursion)."""
+        text, n = self.text, len(self.text)
+        if pos >= n:
+            return n
+        for quote in ('"""', "'''"):
+            if text.startswith(quote, pos):
+                end = text.find(quote, pos + 3)
+                while quote == '"""' and end > 0 and text[end - 1] == "\\" and not _escaped_backslash(text, end - 1):
+                    end = text.find(quote, end + 1)
+                if end < 0:
+                    return n
+                while text.startswith(quote[0], end + 3):  # up to two quotes may sit before the closing three
+                    end += 1
+                return end + 3
+        ch = text[pos]
+        if ch == '"':
+            i = pos + 1
+            while i < n and text[i] not in '"\n':
+                i += 2 if text[i] == "\\" else 1
+            return min(i + 1, n)
+        if ch == "'":
+            end = text.find("'", pos + 1)
+            return n if end < 0 else end + 1
+        if ch in "[{":
+            depth, i = 0, pos
+            while i < n:
+                c = text[i]
+                if c in "\"'":
+                    i = self._value_end(i)
+                    continue
+                if c == "#":
+                    i = self._next_line(i)
+                    continue
+                if c in "[{":
+                    depth += 1
+                elif c in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return i + 1
+                i += 1
+            return n
+        i = pos
+        while i < n and text[i] not in ",]}#\r\n":
+            i += 1
+        while i > pos and text[i - 1] in " \t":
+            i -= 1
+        return i
+
+    def _key_parts(self, key: str) -> list[str]:
+        parts, current, quote = [], "", ""
+        for c in key.strip():
+            if quote:
+                if c == quote:
+                    quote = ""
+                else:
+                    current += c
+            elif c in "\"'":
+                quote = c
+            elif c == ".":
+                parts.append(current.strip())
+                current = ""
+            else:
+                current += c
+        parts.append(current.strip())
+        return parts
+
+
+def _escaped_backslash(text: str, i: int) -> bool:
+    """Whether the backslash at ``i`` is itself escaped (an even run of backslashes before it)."""
+    run = 0
+    while i - 1 - run >= 0 and text[i - 1 - run] == "\\":
+        run += 1
+    return run % 2 == 1

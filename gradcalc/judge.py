@@ -1,0 +1,116 @@
+"""Judging answers against a computed result: each named node found in the graph, each answer marked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .answers import Ask, Expectation, Kind, Mark, Tolerance, index_text, within
+from .diagnose import diagnose_all
+from .errors import GradcalcError, suggest
+
+if TYPE_CHECKING:
+    from .api import GradResult
+    from .tape import Tape
+
+
+def judge(
+    result: GradResult, expectations: Sequence[Expectation], tolerance: Tolerance | None = None, ask: Ask | None = None
+) -> list[Mark]:
+    """Judge each answer against the result; explain the wrong gradients.
+
+    Raises :class:`GradcalcError` for a name that is not in the graph, or an
+    answer about a whole vector or matrix (an answer is one number: W[0, 1] is one element).
+    Where the hint is to ask for another kind of answer, ``ask`` says how the user writes one.
+    """
+    tolerance = tolerance or Tolerance()
+    tape = result.tape
+    out = result.output_label
+    labels = node_labels(tape)
+    marks = []
+    for e in expectations:
+        node = _resolve(result, e, labels, ask)
+        if e.what == Kind.VALUE:
+            label, true = out, result.values[node]
+        elif e.what == Kind.NODE:
+            label, true = e.name, result.values[node]
+        else:
+            label, true = f"∂{out}/∂{e.name}", result.backprop.grads[node]
+        if e.index:
+            true = _element(e, label, true)
+            label += index_text(e.index)
+        elif not isinstance(true, int | float):
+            example = f"{e.name or label}[{', '.join(['0'] * _ndim(true))}]"
+            raise _name_error(e, f"{label} is a vector or matrix; an answer is one number",
+                              f"answer one element at a time, e.g. {example}=...")
+        true = float(true)
+        bound, rule = tolerance.bound(e.answer, true)
+        marks.append(Mark(e, label, node, true, bound, rule, within(e.answer.value, true, bound)))
+    diagnose_all(result, marks, tolerance)
+    return marks
+
+
+def _ndim(value: Any) -> int:
+    from .tensor import np
+
+    return int(np.ndim(value))
+
+
+def _element(e: Expectation, label: str, true: Any) -> float:
+    """The element an indexed answer is about, or a located error saying why there is none."""
+    from .tensor import np
+
+    shape = tuple(int(n) for n in np.shape(true))
+    if not shape:
+        raise _name_error(e, f"{label} is a number, not a vector or matrix", f"drop the index: {e.name}=...")
+    if len(e.index) != len(shape):
+        what = f"a vector of {shape[0]}" if len(shape) == 1 else f"a {shape[0]}×{shape[1]} matrix"
+        raise _name_error(e, f"{label} is {what}: give {len(shape)} ind{'ices' if len(shape) > 1 else 'ex'}",
+                          "a vector's element is v[2], a matrix's W[0, 1] (row, column), counted from 0")
+    if any(k >= n for k, n in zip(e.index, shape, strict=True)):
+        raise _name_error(e, f"{label}{index_text(e.index)} is outside its shape {'×'.join(map(str, shape))}",
+                          "indices count from 0")
+    return float(np.asarray(true)[e.index])
+
+
+def node_labels(tape: Tape) -> dict[str, int]:
+    """Every name a node can be asked about: variables, program names, and gate labels (q, r, ...)."""
+    from .tape import CONST
+
+    labels: dict[str, int] = {}
+    for i, node in enumerate(tape.nodes):
+        if node.kind != CONST:
+            labels.setdefault(node.label, i)
+    labels.update(tape.bindings)  # a rebound name means its newest binding
+    labels.update(tape.variables)
+    return labels
+
+
+def _resolve(result: GradResult, e: Expectation, labels: Mapping[str, int], ask: Ask | None) -> int:
+    tape = result.tape
+    if e.what == Kind.VALUE:
+        return tape.output
+    if e.what == Kind.GRAD:
+        if e.name in tape.variables:
+            return tape.variables[e.name]
+        if e.name in labels:
+            raise _name_error(e, f"{e.name!r} is an intermediate node, not an input variable",
+                              f"ask for its upstream gradient{_with(ask, Kind.UPSTREAM, f'{e.name}=...')}")
+        raise _name_error(e, f"{e.name!r} is not a variable of the formula",
+                          suggest(e.name, list(tape.variables), "the variables are"))
+    if e.name not in labels:
+        raise _name_error(e, f"there is no node called {e.name!r}",
+                          suggest(e.name, list(labels), "the nodes are"))
+    i = labels[e.name]
+    if e.what == Kind.UPSTREAM and not result.backprop.needs[i]:
+        raise _name_error(e, f"{e.name!r} does not depend on any variable, so no gradient flows into it",
+                          f"ask for its value{_with(ask, Kind.NODE, '')}")
+    return i
+
+
+def _with(ask: Ask | None, kind: Kind, example: str) -> str:
+    return f" with {ask(kind, example)}" if ask else ""
+
+
+def _name_error(e: Expectation, message: str, hint: str | None) -> GradcalcError:
+    return GradcalcError(message, kind="answer", span=e.span, hint=hint, source=e.source)
