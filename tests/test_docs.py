@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import os
 import re
 import shutil
@@ -66,6 +67,15 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_every_sample_is_listed() -> None:
     for path in sorted(SAMPLES.glob("*.grad")):
         assert f"`{path.name}`" in TEXT, path.name
+
+
+def test_the_functions_table_is_made_from_the_op_table() -> None:
+    """The README's table of functions is tools/op_reference.py's output: a new row is documented with no edit."""
+    spec = importlib.util.spec_from_file_location("op_reference", ROOT / "tools" / "op_reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.table() in TEXT, "regenerate it: python tools/op_reference.py"
 
 
 def test_tolerances_are_the_ones_in_the_code() -> None:
