@@ -377,7 +377,7 @@ def run_atheris(fuzzer: Fuzzer, seconds: float, artifacts: str | None, verbose: 
 
 def limits() -> None:
     """Time the cases too big for the test suite: near the size limit, and a 10 MB formula."""
-    from gradcalc.cli import MAX_SOURCE_CHARS
+    from gradcalc.commands.common import MAX_SOURCE_CHARS
     from gradcalc.parser import MAX_TOKENS
 
     half = MAX_SOURCE_CHARS // 2

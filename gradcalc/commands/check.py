@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ..cli import DigitsOpt, JsonOpt, app, emit_json, fail, read_source
+from ..cli import app
 from ..errors import GradcalcError
+from .common import DigitsOpt, JsonOpt, emit_json, fail, read_source
 
 
 @app.command()

@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..cli import (
+from ..cli import app
+from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+from .common import (
     ARGS_SETTINGS,
     DigitsOpt,
     FileOpt,
@@ -15,13 +17,11 @@ from ..cli import (
     OutputOpt,
     TieOpt,
     ValuesArg,
-    app,
     emit_json,
     fail,
     read_source,
     warn,
 )
-from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
 
 if TYPE_CHECKING:
     from ..api import GradResult

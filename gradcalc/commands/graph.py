@@ -6,19 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cli import (
-    ARGS_SETTINGS,
-    FileOpt,
-    FormulaArg,
-    FuseOpt,
-    TieOpt,
-    ValuesArg,
-    app,
-    fail,
-    read_source,
-    warn,
-)
+from ..cli import app
 from ..errors import EXIT_OK, GradcalcError
+from .common import ARGS_SETTINGS, FileOpt, FormulaArg, FuseOpt, TieOpt, ValuesArg, fail, read_source, warn
 
 if TYPE_CHECKING:
     from ..api import GradResult
