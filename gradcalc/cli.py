@@ -3,23 +3,67 @@
 Each command reads its arguments, calls one library function, and renders the
 result.  Library errors become exit code 2 with a located message (a JSON
 object under ``--json``) here, at the edge, and nowhere else.
+
+Each command is a module of :mod:`gradcalc.commands`, imported only when that
+command is run or listed; what the commands share is in
+:mod:`gradcalc.commands.common`.  No command imports this module.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.main import get_command_name
+from typer.core import TyperGroup
+from typer.main import get_command_from_info
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Source
 
-_APP_SETTINGS: dict[str, Any] = dict(
+if TYPE_CHECKING:
+    from typer._click import Command, Context
+
+# The commands, in the order `gradcalc --help` lists them; each is the module of
+# its name in gradcalc/commands/, with a typer app of that one command.
+COMMANDS = ("check", "descend", "grad", "graph", "jacobian", "trace")
+
+
+class _LazyGroup(TyperGroup):
+    """The commands, each imported when it is run or listed (click's "lazy group").
+
+    `gradcalc grad ...` imports gradcalc.commands.grad and no other command, and
+    typer reads the signature and options of that one command: a one-shot
+    process pays only for what it runs.  `gradcalc --help` lists them all.
+    """
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module = importlib.import_module(f"gradcalc.commands.{cmd_name}")
+            (info,) = module.app.registered_commands
+            self.commands[cmd_name] = get_command_from_info(
+                info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=self.rich_markup_mode
+            )
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        # typer suggests a near name ("Did you mean 'grad'?") among the commands
+        # loaded so far: for a name that is no command, load them all first.
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in self.list_commands(ctx):
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_LazyGroup,
     name="gradcalc",
     help="A gradient calculator: formula → computational graph → forward and backward passes, "
     "every gradient cross-checked against SymPy, forward mode and central differences.",
@@ -29,7 +73,6 @@ _APP_SETTINGS: dict[str, Any] = dict(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app = typer.Typer(**_APP_SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -67,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _shield_formulas(args)
     try:
-        code = _app_for(args)(args=args, prog_name="gradcalc", standalone_mode=False)
+        code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
@@ -93,23 +136,6 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {message}", err=True)
         code = EXIT_INTERNAL
     return _finish(code if isinstance(code, int) else EXIT_OK, argv)
-
-
-def _app_for(args: list[str]) -> typer.Typer:
-    """The app with only the command being run, when the first argument names one.
-
-    typer reads every registered command's signature and options on each run;
-    a one-shot process needs one command's (this saves ~10 ms of every run).
-    `gradcalc --help` and anything unusual get the whole app.
-    """
-    if args and not args[0].startswith("-"):
-        for info in app.registered_commands:
-            if info.callback is not None and (info.name or get_command_name(info.callback.__name__)) == args[0]:
-                one = typer.Typer(**_APP_SETTINGS)
-                one.registered_callback = app.registered_callback
-                one.registered_commands = [info]
-                return one
-    return app
 
 
 def _finish(code: int, argv: list[str] | None) -> int:
@@ -152,13 +178,5 @@ def _shield_formulas(args: list[str]) -> list[str]:
         shielded.append(arg)
     return shielded
 
-
-# Each command lives in its own module and registers itself on `app`.
-from .commands import check as _check  # noqa: E402,F401
-from .commands import descend as _descend  # noqa: E402,F401
-from .commands import grad as _grad  # noqa: E402,F401
-from .commands import graph as _graph  # noqa: E402,F401
-from .commands import jacobian as _jacobian  # noqa: E402,F401
-from .commands import trace as _trace  # noqa: E402,F401
 
 __all__ = ["Source", "app", "main"]

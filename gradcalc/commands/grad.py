@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..cli import app
 from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
 from .common import (
     ARGS_SETTINGS,
@@ -26,6 +25,9 @@ from .common import (
 if TYPE_CHECKING:
     from ..api import GradResult
     from ..explain import Explanation
+
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cli import app
 from ..errors import EXIT_OK, GradcalcError
 from .common import ARGS_SETTINGS, FileOpt, FormulaArg, FuseOpt, TieOpt, ValuesArg, fail, read_source, warn
 
@@ -15,6 +14,9 @@ if TYPE_CHECKING:
 
 GRAPH_FORMATS = ("dot", "svg", "png", "mermaid")
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid", ".mermaid": "mermaid"}
+
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli import app
 from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
 from .common import (
     ARGS_SETTINGS,
@@ -21,6 +20,8 @@ from .common import (
     read_source,
     warn,
 )
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)

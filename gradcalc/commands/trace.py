@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..cli import app
 from ..errors import EXIT_OK, GradcalcError
 from .common import (
     ARGS_SETTINGS,
@@ -28,6 +27,9 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from ..trace import Trace
+
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)
