@@ -352,6 +352,7 @@ def run_atheris(fuzzer: Fuzzer, seconds: float, artifacts: str | None, verbose: 
     atheris: Any = importlib.import_module("atheris")
     with atheris.instrument_imports(include=["gradcalc"]):
         importlib.import_module("gradcalc.cli")
+        importlib.import_module("gradcalc.commands.grad")  # commands load when run: this is the one fuzzed
         importlib.import_module("gradcalc.api")
         importlib.import_module("gradcalc.render.jsondoc")
         importlib.import_module("gradcalc.render.table")
