@@ -17,13 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .errors import Source, Span
 from .values import clean_number, parse_number
-
-if TYPE_CHECKING:
-    from .diagnose import Chain
 
 
 class Kind(StrEnum):
@@ -162,7 +159,7 @@ class Mark:
     rule: str
     ok: bool
     reason: str | None = None
-    chain: Chain | None = None
+    chain: Any = None  # the chain rule's path to the node, when diagnosed: a gradcalc.diagnose.Chain
 
     @property
     def what(self) -> Kind:

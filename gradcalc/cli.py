@@ -3,32 +3,67 @@
 Each command reads its arguments, calls one library function, and renders the
 result.  Library errors become exit code 2 with a located message (a JSON
 object under ``--json``) here, at the edge, and nowhere else.
+
+Each command is a module of :mod:`gradcalc.commands`, imported only when that
+command is run or listed; what the commands share is in
+:mod:`gradcalc.commands.common`.  No command imports this module.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.main import get_command_name
+from typer.core import TyperGroup
+from typer.main import get_command_from_info
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Source
 
-# Largest formula or program read, in characters (the value arguments have the
-# same limit, together): five times the 100,000-term sums and 100,000-deep
-# parentheses that must compute, and a clear error past it.  Time and memory
-# grow linearly: at the limit the worst case (a million unary minuses) takes
-# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
-# bounds a run.
-MAX_SOURCE_CHARS = 4_000_000
+if TYPE_CHECKING:
+    from typer._click import Command, Context
 
-_APP_SETTINGS: dict[str, Any] = dict(
+# The commands, in the order `gradcalc --help` lists them; each is the module of
+# its name in gradcalc/commands/, with a typer app of that one command.
+COMMANDS = ("check", "descend", "grad", "graph", "jacobian", "trace")
+
+
+class _LazyGroup(TyperGroup):
+    """The commands, each imported when it is run or listed (click's "lazy group").
+
+    `gradcalc grad ...` imports gradcalc.commands.grad and no other command, and
+    typer reads the signature and options of that one command: a one-shot
+    process pays only for what it runs.  `gradcalc --help` lists them all.
+    """
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module = importlib.import_module(f"gradcalc.commands.{cmd_name}")
+            (info,) = module.app.registered_commands
+            self.commands[cmd_name] = get_command_from_info(
+                info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=self.rich_markup_mode
+            )
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        # typer suggests a near name ("Did you mean 'grad'?") among the commands
+        # loaded so far: for a name that is no command, load them all first.
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in self.list_commands(ctx):
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_LazyGroup,
     name="gradcalc",
     help="A gradient calculator: formula → computational graph → forward and backward passes, "
     "every gradient cross-checked against SymPy, forward mode and central differences.",
@@ -38,51 +73,6 @@ _APP_SETTINGS: dict[str, Any] = dict(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app = typer.Typer(**_APP_SETTINGS)
-
-# Formulas may start with '-' ("-x^2") and values with a name ("x=-2"); anything
-# click does not know as an option is handed through as an argument.
-ARGS_SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": True}
-
-# ---------------------------------------------------------------------------
-# Options shared by commands, declared once.
-
-FormulaArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="The formula or program, e.g. '(x+y)*z'; '-' reads it from standard input.",
-        show_default=False,
-    ),
-]
-ValuesArg = Annotated[
-    list[str] | None,
-    typer.Argument(help="Values as NAME=VALUE, e.g. x=-2 y=5 z=-4.", show_default=False),
-]
-FileOpt = Annotated[
-    Path | None,
-    typer.Option("--file", "-f", help="Read the formula or program from a file.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-DigitsOpt = Annotated[
-    int, typer.Option("--digits", min=1, max=17, help="Significant digits in tables (JSON is always exact).")
-]
-TieOpt = Annotated[
-    str,
-    typer.Option(
-        "--tie",
-        help="Gradient at a max/min tie: split (evenly, as PyTorch and JAX), first, or all (CS231n's indicator).",
-    ),
-]
-FuseOpt = Annotated[
-    bool,
-    typer.Option("--fuse", help="Collapse known chains into one gate: 1/(1+exp(-z)) → sigmoid(z), "
-                 "exp(z)/sum(exp(z)) → softmax(z), log(sum(exp(z))) → logsumexp(z)."),
-]
-OutputOpt = Annotated[
-    str | None,
-    typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",
-                 show_default=False),
-]
 
 
 def _version(value: bool) -> None:
@@ -99,104 +89,6 @@ def _root(
     ] = False,
 ) -> None:
     """gradcalc: see backpropagation, and trust the numbers."""
-
-
-# ---------------------------------------------------------------------------
-# Reading input
-
-
-def read_source(formula: str | None, file: Path | None, values: list[str]) -> tuple[str, str, list[str]]:
-    """The formula text, a name for it, and the value arguments, within the size limit.
-
-    Files and standard input are read as UTF-8 (a byte-order mark is dropped)
-    and never past the limit, so ``--file /dev/zero`` ends with an error too.
-    """
-    if file is not None:
-        if formula is not None:
-            values = [formula, *values]
-        name = str(file)
-        try:
-            with file.open("rb") as stream:
-                data = stream.read(_MAX_BYTES + 1)
-        except OSError as exc:
-            raise GradcalcError(
-                f"cannot read {name}: {exc.strerror or exc}", kind="file", hint="check the path"
-            ) from None
-        text = _decode(data, name)
-    elif formula is None:
-        raise GradcalcError(
-            "no formula given", kind="usage", hint="gradcalc grad '(x+y)*z' x=-2 y=5 z=-4, or --file PATH"
-        )
-    elif formula == "-":
-        name = "<stdin>"
-        text = _decode(sys.stdin.buffer.read(_MAX_BYTES + 1), name)
-    else:
-        name, text = "<formula>", formula
-    if len(text) > MAX_SOURCE_CHARS:
-        raise GradcalcError(
-            f"{_what(name)} is {len(text):,} characters, more than the limit of {MAX_SOURCE_CHARS:,}",
-            kind="limit",
-            hint="split the work into smaller formulas",
-        )
-    if sum(len(v) for v in values) > MAX_SOURCE_CHARS:
-        raise GradcalcError(
-            f"the values are more than {MAX_SOURCE_CHARS:,} characters long",
-            kind="limit",
-            hint="give fewer or smaller values",
-        )
-    return text, name, values
-
-
-# UTF-8 spends at most 4 bytes on a character: reading one byte more than this
-# is enough to know the text is past the limit.
-_MAX_BYTES = 4 * MAX_SOURCE_CHARS
-
-
-def _what(name: str) -> str:
-    return "the formula" if name in ("<formula>", "<stdin>") else name
-
-
-def _decode(data: bytes, name: str) -> str:
-    if len(data) > _MAX_BYTES:
-        raise GradcalcError(
-            f"{_what(name)} is more than {_MAX_BYTES:,} bytes, past the limit of {MAX_SOURCE_CHARS:,} characters",
-            kind="limit",
-            hint="split the work into smaller formulas",
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        good = data[: exc.start].decode("utf-8-sig")
-        line = good.count("\n") + 1
-        column = len(good) - (good.rfind("\n") + 1) + 1
-        raise GradcalcError(
-            f"{name} is not UTF-8 text: byte {exc.start} (line {line}, column {column}) is 0x{data[exc.start]:02X}",
-            kind="file",
-            hint="save the file as UTF-8",
-        ) from None
-
-
-# ---------------------------------------------------------------------------
-# Output at the edge
-
-
-def fail(err: GradcalcError, as_json: bool) -> NoReturn:
-    if as_json:
-        typer.echo(json.dumps(err.to_json(), ensure_ascii=False))
-    else:
-        typer.echo(err.render(), err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def warn(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(f"warning: {message}", err=True)
-
-
-def emit_json(doc: dict[str, Any]) -> None:
-    from .render.jsondoc import dumps
-
-    typer.echo(dumps(doc))
 
 
 # ---------------------------------------------------------------------------
@@ -218,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _shield_formulas(args)
     try:
-        code = _app_for(args)(args=args, prog_name="gradcalc", standalone_mode=False)
+        code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
@@ -244,23 +136,6 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {message}", err=True)
         code = EXIT_INTERNAL
     return _finish(code if isinstance(code, int) else EXIT_OK, argv)
-
-
-def _app_for(args: list[str]) -> typer.Typer:
-    """The app with only the command being run, when the first argument names one.
-
-    typer reads every registered command's signature and options on each run;
-    a one-shot process needs one command's (this saves ~10 ms of every run).
-    `gradcalc --help` and anything unusual get the whole app.
-    """
-    if args and not args[0].startswith("-"):
-        for info in app.registered_commands:
-            if info.callback is not None and (info.name or get_command_name(info.callback.__name__)) == args[0]:
-                one = typer.Typer(**_APP_SETTINGS)
-                one.registered_callback = app.registered_callback
-                one.registered_commands = [info]
-                return one
-    return app
 
 
 def _finish(code: int, argv: list[str] | None) -> int:
@@ -303,13 +178,5 @@ def _shield_formulas(args: list[str]) -> list[str]:
         shielded.append(arg)
     return shielded
 
-
-# Each command lives in its own module and registers itself on `app`.
-from .commands import check as _check  # noqa: E402,F401
-from .commands import descend as _descend  # noqa: E402,F401
-from .commands import grad as _grad  # noqa: E402,F401
-from .commands import graph as _graph  # noqa: E402,F401
-from .commands import jacobian as _jacobian  # noqa: E402,F401
-from .commands import trace as _trace  # noqa: E402,F401
 
 __all__ = ["Source", "app", "main"]

@@ -33,7 +33,8 @@ class Source:
         return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
-# The exit codes of the command line, in one place.
+# The exit codes of the command line, in one place: here, below the library, as
+# GradcalcError.exit_code and the answer-file report of homework.py use them too.
 EXIT_OK = 0
 EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2

@@ -390,3 +390,70 @@ def test_symbolic_check_runs_when_asked() -> None:
     doc = cli("grad", *EX3, "--json").json()
     assert doc["checks"]["sympy"]["state"] == "done"
     assert [c["derivative"] for c in doc["checks"]["variables"]] == ["z", "z", "x + y"]
+
+
+# ---------------------------------------------------------------------------
+# Each command is imported only when it is run or listed
+
+LOADED_COMMANDS = "sorted(m for m in sys.modules if m.startswith('gradcalc.commands.'))"
+
+
+def test_importing_the_cli_imports_no_command() -> None:
+    proc = python(f"import sys\nimport gradcalc.cli\nprint({LOADED_COMMANDS})\n")
+    assert (proc.returncode, proc.stdout) == (0, "[]\n"), proc.stderr
+
+
+@pytest.mark.parametrize("name", cli_module.COMMANDS)
+def test_a_command_imports_no_other_command_and_not_the_cli(name: str) -> None:
+    proc = python(
+        f"import sys\nimport gradcalc.commands.{name}\nprint({LOADED_COMMANDS}, 'gradcalc.cli' in sys.modules)\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{sorted(['gradcalc.commands.common', f'gradcalc.commands.{name}'])} False\n"
+
+
+def test_running_a_command_imports_only_that_command() -> None:
+    proc = python(
+        "import sys\n"
+        "from gradcalc.cli import main\n"
+        "assert main(['--version']) == 0\n"
+        f"print({LOADED_COMMANDS})\n"
+        "assert main(['grad', '(x+y)*z', 'x=-2', 'y=5', 'z=-4', '--no-symbolic', '--brief']) == 0\n"
+        f"print({LOADED_COMMANDS})\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"gradcalc {gradcalc.__version__}",
+        "[]",
+        *EX3_BRIEF.splitlines(),
+        "['gradcalc.commands.common', 'gradcalc.commands.grad']",
+    ]
+
+
+def test_every_command_module_is_a_command_of_its_name() -> None:
+    import importlib
+    import pkgutil
+
+    import gradcalc.commands
+
+    modules = {m.name for m in pkgutil.iter_modules(gradcalc.commands.__path__)} - {"common", "homework_options"}
+    assert modules == set(cli_module.COMMANDS)
+    for name in cli_module.COMMANDS:
+        (info,) = importlib.import_module(f"gradcalc.commands.{name}").app.registered_commands
+        assert info.callback is not None and info.callback.__name__ == name
+
+
+def test_help_lists_every_command_with_its_short_help() -> None:
+    run = cli("--help")
+    assert run.exit_code == 0
+    listed = run.stdout.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == list(cli_module.COMMANDS)
+    assert "grad      Forward and backward passes with every gate shown" in run.stdout
+
+
+def test_an_unknown_command_suggests_the_nearest() -> None:
+    run = gradcalc_process("grd", "x", "x=1")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "error: No such command 'grd'. Did you mean 'grad'?\nhint: see gradcalc --help\n"
+    run = gradcalc_process("nosuch")
+    assert run.stderr == "error: No such command 'nosuch'.\nhint: see gradcalc --help\n"

@@ -23,14 +23,17 @@ TEXT = README.read_text(encoding="utf-8")
 
 
 def command_paths() -> list[list[str]]:
-    """Every command and subcommand registered on the app, as argument lists."""
+    """Every command and subcommand of the app, as argument lists."""
     paths: list[list[str]] = []
     pending: list[tuple[list[str], Any]] = [([], typer.main.get_command(app))]
     while pending:
         prefix, command = pending.pop()
-        for name, sub in sorted(getattr(command, "commands", {}).items()):  # a group's subcommands
+        if not hasattr(command, "list_commands"):  # a command, not a group
+            continue
+        ctx = typer.Context(command)  # commands load on demand: ask the group, not its loaded `commands`
+        for name in command.list_commands(ctx):
             paths.append([*prefix, name])
-            pending.append(([*prefix, name], sub))
+            pending.append(([*prefix, name], command.get_command(ctx, name)))
     return sorted(paths)
 
 

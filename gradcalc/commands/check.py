@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from ..cli import DigitsOpt, JsonOpt, app, emit_json, fail, read_source
 from ..errors import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK, GradcalcError
+from .common import DigitsOpt, JsonOpt, emit_json, fail, read_source
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command()

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli import (
+from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+from .common import (
     ARGS_SETTINGS,
     DigitsOpt,
     FileOpt,
@@ -15,13 +16,13 @@ from ..cli import (
     OutputOpt,
     TieOpt,
     ValuesArg,
-    app,
     emit_json,
     fail,
     read_source,
     warn,
 )
-from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)

@@ -6,25 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cli import (
-    ARGS_SETTINGS,
-    FileOpt,
-    FormulaArg,
-    FuseOpt,
-    TieOpt,
-    ValuesArg,
-    app,
-    fail,
-    read_source,
-    warn,
-)
 from ..errors import EXIT_OK, GradcalcError
+from .common import ARGS_SETTINGS, FileOpt, FormulaArg, FuseOpt, TieOpt, ValuesArg, fail, read_source, warn
 
 if TYPE_CHECKING:
     from ..api import GradResult
 
 GRAPH_FORMATS = ("dot", "svg", "png", "mermaid")
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid", ".mermaid": "mermaid"}
+
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..cli import (
+from ..errors import EXIT_OK, GradcalcError
+from .common import (
     ARGS_SETTINGS,
     DigitsOpt,
     FileOpt,
@@ -16,18 +17,19 @@ from ..cli import (
     OutputOpt,
     TieOpt,
     ValuesArg,
-    app,
     emit_json,
     fail,
     read_source,
     warn,
 )
-from ..errors import EXIT_OK, GradcalcError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from ..trace import Trace
+
+
+app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
 
 @app.command(context_settings=ARGS_SETTINGS)
