@@ -23,7 +23,8 @@ from typer.core import TyperGroup
 from typer.main import get_command_from_info
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, GradcalcError, Source
+from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
+from .errors import GradcalcError, Source
 
 if TYPE_CHECKING:
     from typer._click import Command, Context

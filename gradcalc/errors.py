@@ -33,21 +33,12 @@ class Source:
         return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
-# The exit codes of the command line, in one place: here, below the library, as
-# GradcalcError.exit_code and the answer-file report of homework.py use them too.
-EXIT_OK = 0
-EXIT_DISAGREE = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3  # a bug in gradcalc, never the user's fault
-
 # Lines longer than this are shown as a window around the caret.
 _WINDOW = 100
 
 
 class GradcalcError(Exception):
-    """A problem with the user's input, located in the source when possible."""
-
-    exit_code = EXIT_BAD_INPUT
+    """A problem with the user's input, located in the source when possible (the command line exits 2)."""
 
     def __init__(
         self,

@@ -23,8 +23,8 @@ from conftest import ROOT, Run, gradcalc_process, strict_json, table_rows
 
 import gradcalc.api
 from gradcalc.cli import main
+from gradcalc.commands import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_INTERNAL, EXIT_OK
 from gradcalc.commands.common import MAX_SOURCE_CHARS
-from gradcalc.errors import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_INTERNAL, EXIT_OK
 from gradcalc.symbolic import MAX_SYMBOLIC_NODES
 
 sys.path.insert(0, str(ROOT / "tools"))

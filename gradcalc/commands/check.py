@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK, GradcalcError
+from ..errors import GradcalcError
+from . import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK
 from .common import DigitsOpt, JsonOpt, emit_json, fail, read_source
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed

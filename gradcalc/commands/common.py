@@ -13,7 +13,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ..errors import EXIT_BAD_INPUT, GradcalcError
+from ..errors import GradcalcError
+from . import EXIT_BAD_INPUT
 
 # Largest formula or program read, in characters (the value arguments have the
 # same limit, together): five times the 100,000-term sums and 100,000-deep

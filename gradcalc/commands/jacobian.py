@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import EXIT_DISAGREE, EXIT_OK, GradcalcError
+from ..errors import GradcalcError
+from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
     DigitsOpt,

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import EXIT_OK, GradcalcError
+from ..errors import GradcalcError
+from . import EXIT_OK
 from .common import (
     ARGS_SETTINGS,
     DigitsOpt,
