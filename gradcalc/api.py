@@ -15,7 +15,7 @@ from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
 from .ops import DEFAULT_TIE, TIE_MODES
 from .parser import Program
-from .passes import Backprop, finite
+from .passes import Backprop, Executor, finite
 from .pipeline import Evaluation, Kink, assemble, elements, evaluate, kinks, quiet, unit
 from .tape import GATE, Tape
 
@@ -145,7 +145,7 @@ def gradient(
     if job is not None:
         _apply_symbolic(result, job)
     with quiet(m):
-        _settle(result, m, biggest)
+        _settle(result, ev.executor, biggest)
     return result
 
 
@@ -233,16 +233,20 @@ def _has_none(value: Any) -> bool:
     return value is None
 
 
-def _settle(result: GradResult, m: Any, biggest: float) -> None:
+def _settle(result: GradResult, ex: Executor, biggest: float) -> None:
     """Give each variable its status from what the witnesses said."""
+    m = ex.m
     kinked = result.kinked
     for check in result.variables:
         g = check.gradient
         if not finite(g):
             check.status = KINK if check.name in kinked else NONFINITE
-            origin = _nonfinite_origin(result, result.tape.variables[check.name])
+            origin = _nonfinite_origin(result, result.tape.variables[check.name], m)
             if origin:
-                check.notes.append(origin)
+                note, undefined = origin
+                check.notes.append(note)
+                if undefined:
+                    check.status = KINK
             continue
         slack = checks.roundoff(result.values, check.value, biggest)
         wrong = []
@@ -250,18 +254,23 @@ def _settle(result: GradResult, m: Any, biggest: float) -> None:
             wrong.append("forward")
         if check.symbolic is not None and not SYMBOLIC_TOL.close(g, check.symbolic):
             wrong.append("sympy")
-        if check.numeric is not None and not NUMERIC_TOL.close(g, check.numeric, slack):
-            fine = assemble(check.value, [
-                checks.central_difference(result.tape, result.inputs, check.name, pos, m, shrink=8.0)
+        checked_each = check.forward is not None  # large graphs: checked along one direction instead
+        first_failed = check.numeric is None or not NUMERIC_TOL.close(g, check.numeric, slack)
+        if result.numeric and checked_each and first_failed:
+            # The first step did not agree: walk down a ladder of steps (see checks.step_ladder).
+            found = [
+                checks.step_ladder(ex, result.inputs, check.name, pos, float(g[pos]) if pos else float(g), biggest)
                 for pos in elements(check.value)
-            ])
-            verdict, note = checks.judge_numeric(g, check.numeric, fine, slack)
-            if verdict == "agree":
-                check.numeric = fine
-            elif verdict == "unstable":
-                check.notes.append(f"numeric check inconclusive: {note}")
-            else:
-                wrong.append("numeric")
+            ]
+            verdicts = {verdict for _, verdict, _ in found}
+            if "disagree" in verdicts or ("unstable" in verdicts and check.name in kinked):
+                wrong.append("numeric")  # below a gate at its kink, the convention explains it (≈ convention)
+            elif "unstable" in verdicts:
+                check.notes.extend(
+                    f"numeric check inconclusive: {note}" for note in dict.fromkeys(n for _, v, n in found if n)
+                )
+            if "unstable" not in verdicts:
+                check.numeric = assemble(check.value, [estimate for estimate, _, _ in found])
         check.disagreeing = wrong
         if wrong:
             check.status = KINK if check.name in kinked else DISAGREE
@@ -278,8 +287,12 @@ def _settle(result: GradResult, m: Any, biggest: float) -> None:
                 check.status, check.disagreeing = KINK, ["numeric"]
 
 
-def _nonfinite_origin(result: GradResult, var: int) -> str | None:
-    """The gate on variable ``var``'s paths whose backward step first made a gradient inf or nan."""
+def _nonfinite_origin(result: GradResult, var: int, m: Any) -> tuple[str, str | None] | None:
+    """The gate on variable ``var``'s paths whose backward step first made a gradient inf or nan.
+
+    Returns the note, and the op row's reason when that local gradient is undefined there by
+    definition (the exponent's derivative of x^y at x < 0), which is said rather than failed.
+    """
     tape, bp = result.tape, result.backprop
     on_path = [False] * len(tape.nodes)  # the gates that depend on `var`, in one forward sweep
     on_path[var] = True
@@ -297,6 +310,11 @@ def _nonfinite_origin(result: GradResult, var: int) -> str | None:
             if bp.needs[j] and not finite(d):
                 local = bp.locals[i]
                 k = node.args.index(j)
+                gate = f"{node.label} = {tape.gate_text(i)}"
+                assert node.op is not None
+                reason = node.op.undefined(m, [result.values[a] for a in node.args], k) if node.op.undefined else None
+                if reason:
+                    return f"at gate {gate}: {reason}", reason
                 why = f" (its local gradient for {tape.nodes[j].label} is {local[k]})" if local is not None else ""
-                return f"the gradient became non-finite at gate {node.label} = {tape.gate_text(i)}{why}"
+                return f"the gradient became non-finite at gate {gate}{why}", None
     return None

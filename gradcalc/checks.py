@@ -105,6 +105,117 @@ def central_difference(
     return value_ if math.isfinite(value_) else None
 
 
+# The numeric check's ladder: at most this many steps on each scale, each 8 times smaller than the one
+# before, down to a few units in the last place of x.
+LADDER_RUNGS = 24
+
+
+def step_ladder(
+    ex: Executor, inputs: Mapping[str, Any], name: str, pos: tuple[int, ...], reverse: float, biggest: float
+) -> tuple[float | None, str, str | None]:
+    """Decide a central difference that disagreed at the first step, by trying smaller ones.
+
+    Steps go down by 8× from ∛ε·max(1, |x|), and then, for |x| < 1, from
+    ∛ε·|x| (the scale of 1/x at 1e-6, or of sqrt near 0).  Two successive
+    estimates that agree with backprop (within the rounding slack of their
+    steps, where that slack is small beside the gradient): "agree".  Two that
+    agree with each other to the tolerance, without any slack, but not with
+    backprop, at steps local enough to judge (the
+    claimed slope times the step moves f by no more than f's own size, so
+    sin(x) at x = 1e15 is not judged with a step of 1e9): "disagree".  A step across which a gate
+    changes piece (relu's sign, max's winner: the rows' ``branch``) proves
+    nothing and is skipped; if no two steps settle it, "unstable" with why.
+    Returns (the estimate, verdict, note).
+    """
+    value = inputs[name]
+    x = float(value[pos]) if pos else float(value)
+    crossed: str | None = None
+    left_domain = False
+    scales = [max(1.0, abs(x))] + ([abs(x)] if 0 < abs(x) < 1 else [])
+    last: float | None = None
+    for scale in scales:
+        previous: tuple[float, float, bool] | None = None
+        h = EPS ** (1 / 3) * scale
+        for _ in range(LADDER_RUNGS):
+            exact = (x + h) - x  # a step that is exact in floating point
+            if exact <= 4 * math.ulp(x) or exact <= 0:
+                break
+            h /= 8
+            estimate, gate, size = _estimate(ex, inputs, name, pos, x, exact)
+            if gate is not None:
+                crossed = crossed or gate
+                previous = None
+                continue
+            if estimate is None:
+                left_domain = True
+                previous = None
+                continue
+            last = estimate
+            slack = 16 * EPS * biggest / exact
+            local = abs(reverse) * exact <= 2 * size
+            if previous is not None:
+                before, before_slack, before_local = previous
+                if _agrees(reverse, estimate, slack) and _agrees(reverse, before, before_slack):
+                    return estimate, "agree", None
+                if local and before_local and NUMERIC_TOL.close(before, estimate) and not NUMERIC_TOL.close(
+                    reverse, estimate, slack
+                ):
+                    return estimate, "disagree", None  # converged, to something else: rounding cannot explain it
+            previous = (estimate, slack, local)
+    if crossed is not None:
+        return last, "unstable", f"the smallest step still crosses the kink of gate {crossed}"
+    if last is None and left_domain:
+        return None, "unstable", "every step leaves the formula's domain"
+    return last, "unstable", "the step is too large for this point: the central difference changes with every step"
+
+
+def _agrees(reverse: float, estimate: float, slack: float) -> bool:
+    """Agreement within the tolerance, or within the rounding slack when that slack is small beside the gradient."""
+    if NUMERIC_TOL.close(reverse, estimate):
+        return True
+    return slack <= 0.01 * abs(reverse) + NUMERIC_TOL.atol and NUMERIC_TOL.close(reverse, estimate, slack)
+
+
+def _estimate(
+    ex: Executor, inputs: Mapping[str, Any], name: str, pos: tuple[int, ...], x: float, h: float
+) -> tuple[float | None, str | None, float]:
+    """(f(x+h) − f(x−h)) / 2h, the first gate (as text) that is on another piece at x+h than at x−h,
+    and the size of f at the two ends."""
+    tape = ex.tape
+    ends = []
+    for sign in (1.0, -1.0):
+        try:
+            ends.append(ex.forward(moved(inputs, name, pos, x + sign * h)))
+        except Exception:  # a moved point outside the domain or the shapes: no estimate
+            return None, None, 0.0
+    gate = _crossed_kink(tape, ex.m, ends[0], ends[1])
+    up, down = float(ends[0][tape.output]), float(ends[1][tape.output])
+    d = (up - down) / (2 * h)
+    return (d if math.isfinite(d) else None), gate, max(abs(up), abs(down))
+
+
+def _crossed_kink(tape: Tape, m: Any, up: list[Any], down: list[Any]) -> str | None:
+    for i, node in enumerate(tape.nodes):
+        op = node.op
+        if op is None or op.branch is None:
+            continue
+        a = op.branch(m, [up[j] for j in node.args])
+        b = op.branch(m, [down[j] for j in node.args])
+        if not _same(a, b):
+            return f"{node.label} = {tape.gate_text(i)}"
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return all(_same(p, q) for p, q in zip(a, b, strict=True))
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return a == b
+    from .tensor import np
+
+    return bool(np.array_equal(a, b))
+
+
 def roundoff(vals: list[Any], x: Any, biggest: float | None = None) -> float:
     """How much rounding in the forward values can move a central difference.
 
@@ -219,5 +330,5 @@ def judge_numeric(reverse: Any, coarse: Any, fine: Any, slack: float) -> tuple[s
     if NUMERIC_TOL.close(reverse, fine, slack * 8):
         return "agree", None
     if not NUMERIC_TOL.close(coarse, fine, slack * 8):
-        return "unstable", "the central difference changes with the step (a kink within the step)"
+        return "unstable", "the central difference changes with the step"
     return "disagree", None

@@ -268,6 +268,11 @@ class Op:
     convention: str = ""  # what it does at its kinks and domain edges, for the docs
     torch: str = ""  # the PyTorch function it matches, e.g. "torch.tanh" (tests and the benchmark compare)
     params: tuple[str, ...] = ()  # its arguments' names in the docs: ("y", "x") for atan2
+    # Which piece of a piecewise definition the inputs are on (relu: the sign of x); the numeric check
+    # keeps its steps within one piece, so a kink inside a step is found rather than guessed.
+    branch: Callable[[Math, Values], Any] | None = None
+    # Why input k's local gradient is undefined (NaN) at these inputs, when it can be: said instead of a failure.
+    undefined: Callable[[Math, Values, int], str | None] | None = None
     vjp: Callable[[Math, Any, Values, Any], tuple[Any, ...]] | None = None  # (m, g, inputs, out)
     jvp: Callable[[Math, Values, Values, Any], Any] | None = None  # (m, tangents, inputs, out)
     rule: str = ""  # how a structural gate hands back gradients, for tables
@@ -348,6 +353,15 @@ def ew(rule: Callable[..., Any]) -> Callable[..., Any]:
 
 def _is_zero(m: Math, x: Any) -> bool:
     return bool(m.any(x == 0))
+
+
+def _sign_branch(m: Math, xs: Values) -> Any:
+    return m.sign(xs[0])
+
+
+def _order_branch(m: Math, xs: Values) -> tuple[Any, ...]:
+    """Which of max's or min's inputs is larger than which: the winner changes only where these do."""
+    return tuple(m.sign(xs[i] - xs[j]) for i in range(len(xs)) for j in range(i + 1, len(xs)))
 
 
 def _at_zero(note: str) -> Callable[[Math, Values, Any], str | None]:
@@ -434,6 +448,8 @@ ROWS: tuple[Op, ...] = (
        torch="torch.div"),
     Op("pow", 2, lambda m, a, b: m.pow(a, b), _pow_local, ew(_sym_pow), symbol="^", calls=("pow",), glyph="^",
        pattern="power rule", grad_text=("b*a^(b - 1)", "out*log(a)"), domain=_pow_domain, kink=_pow_kink,
+       undefined=lambda m, xs, k: "x^y with x < 0: the derivative with respect to the exponent is undefined "
+       "(x^y is real only at whole y)" if k == 1 and m.any(xs[0] < 0) else None,
        smooth=((0.2, 3), (-2, 2)),
        convention="0^y: ∂/∂y taken as 0 (PyTorch); 0^y with 0 < y < 1: ∂/∂x infinite; "
        "x^y with x < 0: ∂/∂y undefined", torch="torch.pow"),
@@ -492,6 +508,7 @@ ROWS: tuple[Op, ...] = (
        torch="torch.atan"),
     Op("atan2", 2, lambda m, y, x: m.atan2(y, x), _atan2_local, ew(_sym_atan2), calls=("atan2",),
        pattern="atan2: (x, -y)/(x² + y²)", grad_text=("b/(a^2 + b^2)", "(-a)/(a^2 + b^2)"),
+       branch=lambda m, xs: m.where(xs[1] < 0, m.sign(xs[0]), 0.0),  # the cut along y = 0, x < 0
        params=("y", "x"), kink=lambda m, xs, out: "atan2 at (0, 0): gradient taken as 0"
        if m.any((xs[0] == 0) & (xs[1] == 0)) else None, smooth=((-2, 2), (0.3, 2)),
        convention="the angle of the point (x, y), in (-π, π]; at (0, 0) the gradient is taken as 0",
@@ -515,12 +532,13 @@ ROWS: tuple[Op, ...] = (
        "1000; PyTorch switches to x above 20)", torch="torch.nn.functional.softplus"),
     Op("relu", 1, lambda m, a: m.relu(a), lambda m, xs, out: (m.step(xs[0]),),
        ew(lambda sp, a: sp.Max(0, a)), calls=("relu",), pattern="relu gates", grad_text=("[{a} > 0]",),
-       kink=_at_zero("relu at 0: local gradient taken as 0 (PyTorch, JAX)"), smooth=((0.2, 2.0),),
+       kink=_at_zero("relu at 0: local gradient taken as 0 (PyTorch, JAX)"), smooth=((0.2, 2.0),), branch=_sign_branch,
        convention="at 0 the local gradient is 0 (PyTorch, JAX)", torch="torch.relu"),
     Op("leaky_relu", 1, lambda m, a: m.where(a > 0, a, LEAKY_SLOPE * a),
        lambda m, xs, out: (m.where(xs[0] > 0, 1.0, LEAKY_SLOPE),), ew(_sym_leaky), calls=("leaky_relu",),
        pattern="leaky_relu gates, 0.01 below 0", grad_text=("(1 if {a} > 0, else 0.01)",),
        kink=_at_zero("leaky_relu at 0: local gradient taken as 0.01 (PyTorch)"), smooth=((0.2, 2.0),),
+       branch=_sign_branch,
        convention="x for x > 0, else 0.01·x (PyTorch's default slope); at 0 the local gradient is 0.01 (PyTorch)",
        torch="torch.nn.functional.leaky_relu"),
     Op("elu", 1, lambda m, a: m.where(a > 0, a, m.expm1(m.where(a > 0, 0.0, a))),
@@ -530,20 +548,21 @@ ROWS: tuple[Op, ...] = (
        torch="torch.nn.functional.elu"),
     Op("abs", 1, lambda m, a: m.abs(a), lambda m, xs, out: (m.sign(xs[0]),),
        ew(lambda sp, a: sp.Abs(a)), calls=("abs",), pattern="abs: sign x", grad_text=("sign(a)",),
-       kink=_at_zero("abs at 0: local gradient taken as sign(0) = 0"), smooth=((0.2, 2.0),),
+       kink=_at_zero("abs at 0: local gradient taken as sign(0) = 0"), smooth=((0.2, 2.0),), branch=_sign_branch,
        convention="at 0 the local gradient is sign(0) = 0 (PyTorch, JAX)", torch="torch.abs"),
     Op("sign", 1, lambda m, a: m.sign(a), lambda m, xs, out: (0.0,),
        ew(lambda sp, a: sp.sign(a)), calls=("sign",), pattern="sign: 0", grad_text=("0",),
        kink=_at_zero("sign at 0: a jump; local gradient taken as 0 (PyTorch)"), smooth=((0.2, 2.0),),
+       branch=_sign_branch,
        convention="-1, 0 or 1; its local gradient is 0 everywhere, the jump at 0 included (PyTorch)",
        torch="torch.sign"),
     Op("max", -1, lambda m, *xs: m.maximum(xs), lambda m, xs, out: m.tie_locals(xs, out),
        ew(lambda sp, *a: sp.Max(*a)), calls=("max",), pattern="max routes", grad_text=("[{x} is the max]",),
-       kink=_tie_note("max"), smooth=((-2, -1), (1, 2)), params=("a", "b"),
+       kink=_tie_note("max"), smooth=((-2, -1), (1, 2)), params=("a", "b"), branch=_order_branch,
        convention="a tie splits the gradient evenly (--tie first|all to change)", torch="torch.maximum"),
     Op("min", -1, lambda m, *xs: m.minimum(xs), lambda m, xs, out: m.tie_locals(xs, out),
        ew(lambda sp, *a: sp.Min(*a)), calls=("min",), pattern="min routes", grad_text=("[{x} is the min]",),
-       kink=_tie_note("min"), smooth=((-2, -1), (1, 2)), params=("a", "b"),
+       kink=_tie_note("min"), smooth=((-2, -1), (1, 2)), params=("a", "b"), branch=_order_branch,
        convention="a tie splits the gradient evenly (--tie first|all to change)", torch="torch.minimum"),
 )
 

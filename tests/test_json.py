@@ -116,11 +116,16 @@ def test_past_fifty_conventions_are_counted_and_still_mark_their_variables() -> 
 
 
 def test_inconclusive_numeric_check_has_a_note() -> None:
+    # relu's kink lies within the first step h ≈ 6e-6 of x = 1e-7; a step on the scale of x confirms 1.
     doc = cli("grad", "relu(x)", "x=1e-7", "--json", "--no-symbolic").json()
     [check] = doc["checks"]["variables"]
-    assert (check["gradient"], check["status"]) == (1.0, "agree")
-    assert check["notes"] == [
-        "numeric check inconclusive: the central difference changes with the step (a kink within the step)"
+    assert (check["gradient"], check["status"], check["notes"]) == (1.0, "agree", [])
+    assert check["numeric"] == pytest.approx(1.0, rel=1e-9)
+    # max's kink one unit in the last place away: no step can keep off it, and the note says which gate.
+    doc = cli("grad", "max(x, y)", "x=1", "y=1.0000000000000002", "--json", "--no-symbolic").json()
+    assert [c["status"] for c in doc["checks"]["variables"]] == ["agree", "agree"]
+    assert doc["checks"]["variables"][0]["notes"] == [
+        "numeric check inconclusive: the smallest step still crosses the kink of gate f = max(x, y)"
     ]
 
 
