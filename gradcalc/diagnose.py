@@ -157,9 +157,12 @@ def _feeding(tape: Tape, above: set[int]) -> set[int]:
 def diagnose(result: GradResult, mark: Mark, tolerance: Tolerance) -> str | None:
     """The slip that fits a wrong answer, in words, or None.
 
-    Tried in order: a rounding slip, a flipped sign, a structural slip along the
-    chain (one path of several, a missing upstream factor, another variable's
-    gradient), then a clean factor.
+    A slip that explains the answer exactly comes first: a flipped sign, then
+    a structural one along the chain (one path of several, a missing upstream
+    factor, the value of a node instead of a gradient, another variable's
+    gradient).  Rounding is the diagnosis only when the answer has the true
+    value's leading digits (its size, to within a factor of 2); a clean factor
+    comes last.
     """
     claimed, true, bound = mark.answer.value, mark.true, mark.tolerance
 
@@ -170,15 +173,48 @@ def diagnose(result: GradResult, mark: Mark, tolerance: Tolerance) -> str | None
         return within(claimed, x, 0.0) or (abs(claimed - x) < bound and bound <= 0.05 * abs(x))
 
     unit = 2 * bound  # one unit in the last digit given
-    if tolerance.by_digits and abs(claimed - true) < unit:
-        fewer = _fewer_digits(mark.answer, true)
-        return f"{ROUNDED}: {fewer}{_short(true)} rounds to {rounded_like(mark.answer, true)}"
     if abs(true) > unit and within(claimed, -true, bound):
         return "the sign is flipped"
-    if tolerance.by_digits and abs(true) > unit and abs(claimed + true) < unit:
+    structural = _chain_slip(result, mark, near)
+    if structural:
+        return structural
+    if tolerance.by_digits and abs(claimed - true) < unit and _same_size(claimed, true):
+        fewer = _fewer_digits(mark.answer, true)
+        return f"{ROUNDED}: {fewer}{_short(true)} rounds to {rounded_like(mark.answer, true)}"
+    if tolerance.by_digits and abs(true) > unit and abs(claimed + true) < unit and _same_size(-claimed, true):
         return (f"the sign is flipped, and then rounded wrong: {_short(-true)} rounds to "
                 f"{rounded_like(mark.answer, -true)}")
-    return _chain_slip(result, mark, near) or _factor_slip(true, bound, near)
+    return _gate_value_slip(result, mark, near) or _factor_slip(true, bound, near)
+
+
+def _same_size(claimed: float, true: float) -> bool:
+    """The answer could be the true value rounded: same sign, within a factor of 2 (or both 0)."""
+    if claimed == 0 or true == 0:
+        return claimed == true or abs(claimed - true) < 1e-300
+    return claimed * true > 0 and 0.5 <= abs(claimed / true) <= 2
+
+
+def _gate_value_slip(result: GradResult, mark: Mark, near: Any) -> str | None:
+    """The answer is the value of a gate on the chain — sigmoid's σ for its gradient σ(1 − σ)."""
+    chain = mark.chain
+    if chain is None or not chain.paths:
+        return None
+    tape = result.tape
+    for path in chain.paths:
+        for factor in path.factors:
+            i = factor.top
+            value = result.values[i]
+            node = tape.nodes[i]
+            if not isinstance(value, float) or node.op is None or not near(value):
+                continue
+            from .explain import local_formula
+
+            k = node.args.index(factor.bottom) if factor.bottom in node.args else 0
+            formula = local_formula(node.op, [tape.nodes[j].label for j in node.args], node.label, k)
+            local = f" {formula} = {_short(factor.value)}" if formula else f" {_short(factor.value)}"
+            gate = f"{node.label} = {tape.gate_text(i)}"
+            return f"this is the value of {gate}, {_short(value)}, not its local gradient{local}"
+    return None
 
 
 def _fewer_digits(answer: Answer, true: float) -> str:

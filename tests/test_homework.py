@@ -301,8 +301,15 @@ def test_malformed_expectations(arg: str) -> None:
         (NEURON_FORMULA, NEURON, "w0=0.19", "the sign is flipped, and then rounded wrong: 0.196612 rounds to 0.20"),
         ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "x=4", "the sign is flipped"),
         ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "z=6", "off by a factor of 2: the answer is 2× the true value"),
-        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "z=-12",
-         "off by a factor of 4: the answer is 4× the true value, and the sign is flipped"),
+        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "z=-12",  # f itself, not -4× the gradient
+         "this is the value of f = q * z, -12, not its local gradient q = 3"),
+        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "z=-15",
+         "off by a factor of 5: the answer is 5× the true value, and the sign is flipped"),
+        # The student gave x0's value, the local gradient alone: not a rounding of -0.196612.
+        (NEURON_FORMULA, NEURON, "w0=-1", "this is ∂t/∂w0 alone: the upstream gradient ∂f/∂t = 0.196612 was not"),
+        ("x*y", {"x": 0.39, "y": 1}, "y=1", "this is the value of y, not its gradient; a mul gate hands"),
+        ("sigmoid(x)", {"x": 0}, "x=0.5", "this is the value of f = sigmoid(x), 0.5, not its local gradient "
+         "f·(1 - f) = 0.25"),
         ("x*x + x", {"x": 3}, "x=3.0", "this is only the path through q: x reaches f along 3 paths"),
         ("x*x + x", {"x": 3}, "x=1.0", "this is only the path through f"),
         (NEURON_FORMULA, NEURON, "w0=-0.53", "this is ∂f/∂v, the upstream gradient at v: the chain stops there"),
