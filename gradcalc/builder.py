@@ -32,6 +32,7 @@ class _Builder:
         self.defaults: dict[str, Any] = {}
         self.bindings: dict[str, int] = {}
         self.assigned_later: dict[str, Span] = {}
+        self.notes: list[str] = []
         self.literals: set[int] = set()  # constants written as numbers (or lists of them)
         self.maybe_tensors = False  # a tensor gate or an array constant was made: Tape.has_tensors will look
 
@@ -61,6 +62,7 @@ class _Builder:
                 continue
             idx = self.expression(stmt.lo, stmt.hi, first_assign, k)
             node = self.nodes[idx]
+            self._note_cut_input(stmt.target, stmt.target_span, idx)
             if idx in self.literals and stmt.target not in self.env and stmt.target not in self.variables:
                 # `x = -4`: an input variable with a default value.
                 self._check_variable_name(stmt.target, stmt.target_span)
@@ -95,7 +97,37 @@ class _Builder:
             self.variables,
             self.defaults,
             self.bindings,
+            self.notes,
             _tensors=None if self.maybe_tensors else False,
+        )
+
+    def _note_cut_input(self, name: str, span: Span, idx: int) -> None:
+        """Say so when an input that was used is assigned something that does not depend on it.
+
+        ``x = 1; y = x*2; x = 5; z = x*y``: from the third statement on, x is
+        the constant 5, and ``x=3`` on the command line reaches only y.  (``c =
+        c + 1`` keeps depending on the input, and an input never used before is
+        warned about as unused.)
+        """
+        var = self.variables.get(name)
+        if var is None or self.env.get(name) != var:
+            return
+        nodes = self.nodes
+        if not any(var in n.args for n in nodes[var + 1 : idx + 1]):
+            return
+        seen = {idx}
+        stack = [idx]
+        while stack:
+            for j in nodes[stack.pop()].args:
+                if j == var:
+                    return
+                if j not in seen:
+                    seen.add(j)
+                    stack.append(j)
+        line, col = self.program.source.line_col(span[0])
+        self.notes.append(
+            f"{name!r} is an input, and line {line}, column {col} assigns it again: from there on {name} is that "
+            f"expression, and a value given as {name}=... reaches only the uses before that line"
         )
 
     def _fresh_label(self, name: str) -> str:

@@ -110,6 +110,7 @@ def fuse(tape: Tape) -> Tape:
         {v: new_index[i] for v, i in tape.variables.items() if i in new_index},
         dict(tape.defaults),
         {k: new_index[i] for k, i in tape.bindings.items() if i in new_index},
+        list(tape.notes),
     )
 
 

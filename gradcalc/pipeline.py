@@ -116,6 +116,7 @@ def evaluate(
         raise GradcalcError(f"--tie must be one of {', '.join(TIE_MODES)}, not {tie!r}", kind="usage")
     tape = load(formula, output=output, fuse=fuse, name=name)
     inputs, warnings = resolve_inputs(tape, values or {})
+    warnings = [*tape.notes, *warnings]
     m = choose_math(tape, inputs, tie)
     ex = executor(tape, m)
     with quiet(m):

@@ -45,6 +45,7 @@ class Tape:
     variables: dict[str, int]  # input variable -> node index, in order of first use
     defaults: dict[str, Any] = field(default_factory=dict)  # program values of variables
     bindings: dict[str, int] = field(default_factory=dict)  # every label -> node index
+    notes: list[str] = field(default_factory=list)  # what the program does that its reader may not expect
     _tensors: bool | None = field(default=None, repr=False)
     _sweep: Any = field(default=None, repr=False, compare=False)  # gradcalc.sweep's schedule, or False
 

@@ -290,3 +290,19 @@ def test_an_input_nothing_uses_is_a_warning() -> None:
     r = gradient("x = 1; y = 2; f = x*3", {}, symbolic=False)
     assert r.gradients == {"x": 3.0, "y": 0.0}
     assert r.warnings == ["the input 'y' is never used (nothing uses it), so its gradient is 0"]
+
+
+def test_assigning_an_input_again_is_warned_and_the_value_sets_only_the_input() -> None:
+    from conftest import cli
+
+    run = cli("grad", "x = 1; y = x*2; x = 5; z = x*y", "x=3", "--json", "--no-symbolic")
+    assert run.exit_code == 0
+    doc = run.json()
+    assert doc["value"] == 30.0  # the constant 5 times y = 3·2
+    assert doc["gradients"] == {"x": 10.0}  # ∂z/∂x through y only: 5·2
+    assert doc["warnings"] == [
+        "'x' is an input, and line 1, column 17 assigns it again: from there on x is that expression, and a value "
+        "given as x=... reaches only the uses before that line"
+    ]
+    for program in ("x = 1; y = x*2; z = x*y", "c = 3; c = c + 1; c = c*c"):  # no reassignment; one that keeps c
+        assert cli("grad", program, "--json", "--no-symbolic").json()["warnings"] == []
