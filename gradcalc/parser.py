@@ -443,11 +443,13 @@ class _Parser:
                 frame = stack[-1] if stack else None
                 if frame is None:
                     if text == ",":
+                        decimal = kinds[pos - 1] == "num" and kinds[pos + 1] == "num" and ends[pos - 1] == starts[pos]
                         raise GradcalcError(
                             "unexpected ','",
                             kind="syntax",
                             span=(starts[pos], ends[pos]),
-                            hint="commas separate the arguments of a call such as max(a, b)",
+                            hint=f"use a decimal point: {texts[pos - 1]}.{texts[pos + 1]}" if decimal
+                            else "commas separate the arguments of a call such as max(a, b)",
                         )
                     raise GradcalcError(
                         f"unmatched {text!r}",

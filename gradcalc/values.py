@@ -1,4 +1,9 @@
-"""``NAME=VALUE`` arguments: parsed by a pattern, never evaluated."""
+"""``NAME=VALUE`` arguments: a number by a pattern, or a constant expression by gradcalc's own parser.
+
+``x=-2``, ``x=2e-3``, ``W=[[0.1, 0.5], [-0.3, 0.8]]`` as written; ``x=pi/2``,
+``x=1/3``, ``x=-sqrt(2)``, ``x=e`` parsed and computed like a formula with no
+variables.  Never given to ``eval`` or any other reader of Python.
+"""
 
 from __future__ import annotations
 
@@ -92,13 +97,69 @@ def parse_assignments(args: Iterable[str]) -> dict[str, Any]:
                 hint="give each variable one value",
                 source=source,
             )
+        offset = len(arg) - len(text)
         if text.lstrip().startswith("["):  # a vector or matrix: x=[0.2,0.4]
             from .tensor import parse_array
 
-            values[name] = parse_array(text, source, len(arg) - len(text))
+            values[name] = parse_array(text, source, offset)
+        elif NUMBER_RE.match(clean_number(text)) or not text.strip() or (
+            NAME_RE.match(text.strip()) and text.strip() not in CONSTANTS  # x=nan, x=y: not a number
+        ):
+            values[name] = parse_number(text, source, offset)
         else:
-            values[name] = parse_number(text, source, len(arg) - len(text))
+            values[name] = constant_value(text, source, offset)
     return values
+
+
+def constant_value(text: str, source: Source, offset: int) -> float:
+    """``pi/2``, ``-sqrt(2)``, ``1/3``: a formula without variables, parsed and computed by gradcalc's own engine."""
+    from .builder import build
+    from .ops import ScalarMath
+    from .parser import parse_program
+    from .passes import Loop, check_forward
+
+    if _DECIMAL_COMMA.match(text.strip()):
+        lead = len(text) - len(text.lstrip())
+        raise GradcalcError(
+            f"{text.strip()!r} is not a number",
+            kind="value",
+            span=(offset + lead, offset + len(text.rstrip())),
+            hint=f"use a decimal point: {text.strip().replace(',', '.')}",
+            source=source,
+        )
+    try:
+        tape = build(parse_program(text, source.name))
+        if tape.has_tensors:
+            raise GradcalcError("a value that is a vector or matrix is written as a list of numbers",
+                                kind="value", span=(0, len(text)), hint="write v=[0.2, 0.4]")
+        if tape.variables:
+            name, i = next(iter(tape.variables.items()))
+            raise GradcalcError(
+                f"{name!r} in a value: a value is a number or a constant expression",
+                kind="value",
+                span=tape.nodes[i].span,
+                hint=_value_hint(name),
+            )
+        m = ScalarMath()
+        vals = Loop(tape, m).forward({})
+        check_forward(tape, vals, m)
+    except GradcalcError as err:
+        # Point into the NAME=VALUE argument, not into the value alone.
+        err.source = source
+        if err.span is not None:
+            err.span = (err.span[0] + offset, err.span[1] + offset)
+        if err.kind in ("syntax", "name"):  # a bad value, whatever the parser calls it
+            err.kind = "value"
+            err.hint = err.hint or "values are numbers such as -2 or 1e-3, or constant expressions such as pi/2"
+        raise
+    return float(vals[tape.output])
+
+
+def _value_hint(name: str) -> str:
+    return "values are numbers such as -2 or 1e-3, or constant expressions of numbers, pi and e such as pi/2"
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+\Z")
 
 
 def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
