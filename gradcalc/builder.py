@@ -162,7 +162,7 @@ class _Builder:
                 f"{name!r} is a function and cannot be a variable",
                 kind="name",
                 span=span,
-                hint=f"call it as {name}(x), or use another name",
+                hint=f"call it as {_call_example(name)}, or use another name such as {name}_",
             )
 
     def expression(self, lo: int, hi: int, first_assign: dict[str, int], stmt_index: int) -> int:
@@ -295,7 +295,7 @@ class _Builder:
                 f"{name!r} is a function; call it with parentheses",
                 kind="name",
                 span=span,
-                hint=f"write {name}(x)",
+                hint=f"write {_call_example(name)}; for a variable, use another name such as {name}_",
             )
         idx = self.add(Node(VAR, None, (), span, name, named=True))
         self.variables[name] = idx
@@ -373,6 +373,13 @@ def _not_yet(span: Span, what: str) -> GradcalcError:
         span=span,
         hint="formulas are built from numbers, names, + - * / ^ and function calls",
     )
+
+
+def _call_example(name: str) -> str:
+    """A call of ``name`` with as many arguments as it takes: max(a, b), log(x)."""
+    op = CALLS[name][0]
+    names = list(op.params) or (["a", "b"] if op.arity in (2, -1) else ["x"])
+    return f"{name}({', '.join(names)}{', ...' if op.arity == -1 else ''})"
 
 
 def _did_you_mean(name: str, known: list[str]) -> str | None:

@@ -121,8 +121,23 @@ def evaluate(
     ex = executor(tape, m)
     with quiet(m):
         vals = ex.forward(inputs)
-        check_forward(tape, vals, m)
+        try:
+            check_forward(tape, vals, m)
+        except GradcalcError as err:
+            if err.kind == "overflow" and not fuse:
+                _suggest_stable_form(err, tape)
+            raise
     return Evaluation(tape, inputs, warnings, m, ex, vals)
+
+
+def _suggest_stable_form(err: GradcalcError, tape: Tape) -> None:
+    """An overflow in 1/(1+exp(-z)) or exp(z)/sum(exp(z)): name the gate that computes it without overflow."""
+    from .fuse import fuse
+
+    found = sorted({n.op.name for n in fuse(tape).nodes if n.op is not None} - {n.op.name for n in tape.nodes if n.op})
+    if found:
+        forms = " or ".join(f"{name}(...)" for name in found)
+        err.hint = f"{err.hint}; this formula is {forms} written out: write {forms}, or add --fuse: it never overflows"
 
 
 @dataclass

@@ -63,3 +63,22 @@ def test_a_decimal_comma_in_a_formula_is_named() -> None:
     run = cli("grad", "x*1,5", "x=1")
     assert run.exit_code == 2
     assert "hint: use a decimal point: 1.5" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (("T*x", "x=1"), "hint: write T(x); for a variable, use another name such as T_"),
+        (("max*x", "x=1"), "hint: write max(a, b, ...); for a variable, use another name such as max_"),
+        (("1/(1+exp(-x))", "x=-800"), "this formula is sigmoid(...) written out: write sigmoid(...), or add --fuse"),
+    ],
+)
+def test_hints_for_what_people_type(args: tuple[str, ...], hint: str) -> None:
+    run = cli("grad", *args)
+    assert run.exit_code == 2
+    assert hint in run.stderr, run.stderr
+    if "sigmoid" in hint:  # and the hint is right: the stable form computes it
+        fixed = cli("grad", "sigmoid(-x)", "x=-800", "--json", "--no-symbolic").json()
+        assert fixed["value"] == 1.0 and fixed["status"] == "ok"
+        fused = cli("grad", *args, "--fuse", "--json", "--no-symbolic").json()
+        assert fused["value"] == 0.0 and fused["gradients"] == {"x": 0.0}
