@@ -523,7 +523,7 @@ ROWS: tuple[Op, ...] = (
        ew(lambda sp, a: sp.tanh(a)), calls=("tanh",), pattern="tanh: 1 - tanh²", grad_text=("1 - out^2",),
        torch="torch.tanh"),
     Op("sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, xs, out: (out * (1.0 - out),),
-       ew(lambda sp, a: 1 / (1 + sp.exp(-a))), calls=("sigmoid",), glyph="σ", pattern="sigmoid: σ(1-σ)",
+       ew(lambda sp, a: 1 / (1 + sp.exp(-a))), calls=("sigmoid", "σ"), glyph="σ", pattern="sigmoid: σ(1-σ)",
        grad_text=("out*(1 - out)",), torch="torch.sigmoid"),
     Op("softplus", 1, lambda m, a: m.softplus(a), lambda m, xs, out: (m.sigmoid(xs[0]),),
        ew(lambda sp, a: sp.log(1 + sp.exp(a))), calls=("softplus",), pattern="softplus: σ(x)",

@@ -84,7 +84,7 @@ _TOKEN_PATTERN = r"""
     |(?P<comment>\#(?:[^\r\n]|\r(?!\n))*)
     |(?P<nl>\r?\n)
     |(?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<name>(?![\u207b\u2070\u00b9\u00b2\u00b3\u2074-\u2079])[^\W\d](?:(?![\u207b\u2070\u00b9\u00b2\u00b3\u2074-\u2079])\w)*)
     |(?P<op>\*\*|[-+*/^(),=;\[\]@])
     |(?P<sup>[\u207b\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)
     |(?P<bad>.)
@@ -197,10 +197,43 @@ def _tokenize_slow(text: str) -> list[Token]:
             if ch == "\ufeff" or unicodedata.category(ch) == "Zs":
                 continue  # a byte-order mark, a no-break or thin space: pasted text
             append(_unicode_token(ch, start, end))
+        elif kind == "name":
+            append(Token("name", identifier(m.group(), start), start, end))
         else:
             append(Token(kind or "bad", m.group(), start, end))
     _check_count(len(tokens))
     return tokens
+
+
+# Scripts whose letters pass for one another: a name that mixes two of them is refused.
+_LOOKALIKE_SCRIPTS = {"LATIN", "CYRILLIC"}
+
+
+def identifier(text: str, start: int = 0) -> str:
+    """A name as Python reads identifiers (PEP 3131): NFKC-normalized, any script but not Latin and Cyrillic mixed.
+
+    ``사과가격``, ``θ``, ``α_1`` are names; a Cyrillic ``а`` inside ``x_а`` is a
+    look-alike and an error with a caret, as are invisible characters (not
+    letters, so never part of a name).
+    """
+    if text.isascii():
+        return text
+    name = unicodedata.normalize("NFKC", text)
+    if name in UNICODE_NAMES:
+        return UNICODE_NAMES[name]
+    scripts = {unicodedata.name(ch, "?").split()[0] for ch in name if ch.isalpha()}
+    if len(scripts & _LOOKALIKE_SCRIPTS) > 1:
+        k = next(k for k, ch in enumerate(text) if unicodedata.name(ch, "?").startswith("CYRILLIC"))
+        ch = text[k]
+        raise GradcalcError(
+            f"the name {text!r} mixes Latin and Cyrillic letters",
+            kind="syntax",
+            span=(start + k, start + k + 1),
+            hint=f"U+{ord(ch):04X} {unicodedata.name(ch, '')} looks like a Latin letter; type the name again",
+        )
+    if not name.isidentifier():
+        _raise(f"{text!r} is not a name", (start, start + len(text)), "names are letters, digits and '_'")
+    return name
 
 
 def _unicode_token(ch: str, start: int, end: int) -> Token:
@@ -226,10 +259,8 @@ def _explain_unicode(ch: str) -> str:
     what = f"{code} {uname}" if uname else code
     if unicodedata.category(ch)[0] == "C":
         return f"an invisible control or formatting character ({what}); delete it"
-    if uname.startswith("GREEK") and ch.isalpha():
-        return f"names are ASCII ({what}); write {uname.split()[-1].lower()} instead"
     if ch.isalpha():
-        return f"names use ASCII letters, digits and '_' ({what})"
+        return f"a name starts with a letter or '_' ({what})"
     if ch.isdigit():
         return f"numbers use the ASCII digits 0-9 ({what})"
     return f"only ASCII operators are understood ({what}); write it with + - * / ^"

@@ -17,7 +17,7 @@ from .grammar import NUMBER_RE
 from .ops import CONSTANTS, FUNCTIONS
 from .tape import Tape
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+NAME_RE = re.compile(r"[^\W\d]\w*\Z")  # as Python reads names (PEP 3131); the parser normalizes them
 _MINUS = {"\u2212": "-", "\u2013": "-"}
 
 
@@ -81,6 +81,10 @@ def parse_assignments(args: Iterable[str]) -> dict[str, Any]:
             )
         name, _, text = arg.partition("=")
         name = name.strip()
+        if NAME_RE.match(name) and not name.isascii():
+            from .parser import identifier
+
+            name = identifier(name)
         if not NAME_RE.match(name):
             raise GradcalcError(
                 f"{name[:40]!r} is not a variable name",
