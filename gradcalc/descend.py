@@ -24,6 +24,7 @@ from .errors import GradcalcError, Source
 from .parser import Program
 from .passes import choose_math, executor, first_nonfinite
 from .pipeline import load, quiet
+from .step import check_learning_rate
 from .tape import Tape
 from .values import NUMBER_RE, resolve_inputs
 
@@ -143,8 +144,7 @@ def descend(
     progress: Progress | None = None,
 ) -> DescendResult:
     """Run gradient descent; see the module docstring."""
-    if not (lr > 0 and math.isfinite(lr)):
-        raise GradcalcError("the learning rate must be a positive number", kind="usage", hint="e.g. --lr 0.1")
+    check_learning_rate(lr)
     tape = load(formula, output=output, name=name)
     given = dict(values or {})
     columns = data.columns if data is not None else {}

@@ -24,10 +24,16 @@ class Step:
     updated: dict[str, Any]
 
 
+def check_learning_rate(lr: float) -> None:
+    """The one rule for --lr, in ``grad`` and ``descend`` alike: a positive finite number."""
+    if not (lr > 0 and math.isfinite(lr)):
+        raise GradcalcError(f"the learning rate must be a positive number, not {lr:g}", kind="usage",
+                            hint="e.g. --lr 0.1; descent steps against the gradient by lr times it")
+
+
 def descent_step(result: GradResult, lr: float, params: Sequence[str] | None = None) -> Step:
     """One step of gradient descent with learning rate ``lr``, for ``params`` (default: every variable)."""
-    if not math.isfinite(lr):
-        raise GradcalcError(f"the learning rate {lr} is not a finite number", kind="usage")
+    check_learning_rate(lr)
     grads = result.gradients
     names = list(grads) if not params else list(dict.fromkeys(params))
     for name in names:

@@ -576,3 +576,13 @@ def test_a_loss_that_grows_is_a_warning() -> None:
         "the loss grew from 9 to 9216: the learning rate 1.5 may be too large for this loss (try a smaller --lr)"
     ]
     assert descend("(x-3)^2", {"x": 0.0}, lr=0.1, steps=5).warnings == []
+
+
+@pytest.mark.parametrize("lr", ["-0.1", "0", "nan", "inf"])
+def test_one_rule_for_the_learning_rate_in_grad_and_descend(lr: str) -> None:
+    from conftest import cli
+
+    for command in (("grad", "x^2", "x=1", "--lr", lr), ("descend", "x^2", "x=1", "--lr", lr)):
+        run = cli(*command)
+        assert run.exit_code == 2, command
+        assert run.stderr.startswith("error: the learning rate must be a positive number, not "), run.stderr
