@@ -1,0 +1,188 @@
+"""The SymPy child never outlives gradcalc or its budget.
+
+A grading server kills gradcalc by its process id (SIGTERM, SIGINT, SIGHUP, or
+SIGKILL from ``subprocess.run(..., timeout=...)``) and then waits for its output
+pipes to close.  These tests play that server against a formula whose SymPy
+derivative never finishes ("swell"), and look in /proc for anything left.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from conftest import ROOT, Run
+
+from gradcalc import budget
+
+LINUX = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
+needs_proc = pytest.mark.skipif(not LINUX, reason="reads /proc")
+T = TypeVar("T")
+
+
+def swell_program(levels: int = 16) -> str:
+    """A 115-node program whose SymPy derivative does not finish in minutes: each level nests the last twice."""
+    lines = ["x = 0.3", "y = 0.2", "z = 0.1", "a0 = x"]
+    lines += [f"a{k} = exp(sin(a{k - 1})*y)^(a{k - 1}+z) + a{k - 1}*x" for k in range(1, levels + 1)]
+    return "\n".join([*lines, f"f = a{levels}"]) + "\n"
+
+
+@pytest.fixture
+def swell(tmp_path: Path) -> Path:
+    path = tmp_path / "swell.grad"
+    path.write_text(swell_program())
+    return path
+
+
+def wait_for(what: str, found: Callable[[], T | None], seconds: float = 10.0) -> T:
+    """Poll until ``found()`` gives something (a process event), at most ``seconds``; fail past it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = found()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:g} s for {what}")
+        time.sleep(0.01)
+
+
+def processes() -> dict[int, dict[str, Any]]:
+    """Every live process: its parent, process group, CPU seconds and command line (zombies are gone)."""
+    found = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:  # ended while we looked
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] in "ZX":  # a zombie holds no files and runs nothing
+            continue
+        found[int(entry)] = {"ppid": int(fields[1]), "pgrp": int(fields[2]),
+                             "cpu": (int(fields[11]) + int(fields[12])) / tick,
+                             "cmdline": cmdline.replace(b"\0", b" ").decode(errors="replace")}  # fmt: skip
+    return found
+
+
+def children(pid: int) -> list[int]:
+    return [p for p, info in processes().items() if info["ppid"] == pid]
+
+
+def group(pgrp: int) -> list[int]:
+    return [p for p, info in processes().items() if info["pgrp"] == pgrp]
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    """gradcalc as a grader starts it: its own process group, output through pipes."""
+    return subprocess.Popen([sys.executable, "-m", "gradcalc", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, cwd=ROOT)  # fmt: skip
+
+
+def finish(proc: subprocess.Popen[bytes]) -> Run:
+    """Wait for the process and for its pipes to close (a child holding them would keep this waiting)."""
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("gradcalc's output pipes stayed open 10 s after it was killed")
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+def gone(pgrp: int) -> None:
+    wait_for(f"every process of group {pgrp} to end", lambda: not group(pgrp), seconds=1.0)
+
+
+# ---------------------------------------------------------------------------
+# 1. The child dies with gradcalc, and lets go of its output
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL"])
+def test_killing_gradcalc_by_its_pid_ends_the_sympy_child_too(swell: Path, sig: str) -> None:
+    proc = start("grad", "--file", str(swell), "--json")
+    (child,) = wait_for("the SymPy child", lambda: children(proc.pid))
+    assert processes()[child]["pgrp"] == proc.pid  # in gradcalc's group, where a grader's killpg reaches it
+    os.kill(proc.pid, signal.Signals[sig])
+    run = finish(proc)
+    gone(proc.pid)
+    assert run.exit_code != 0
+
+
+@needs_proc
+def test_a_graders_timeout_leaves_nothing_running(swell: Path) -> None:
+    began = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-m", "gradcalc", "grad", "--file", str(swell), "--json"],
+                       capture_output=True, timeout=1, cwd=ROOT)  # fmt: skip
+    assert time.monotonic() - began < 5  # not the 5 s of the SymPy budget: nothing held the pipes
+    # subprocess.run kills only gradcalc (SIGKILL); its child goes with it.  Both have the file on their command line.
+    wait_for("the SymPy child to end", lambda: not [p for p, info in processes().items()
+                                                    if str(swell) in info["cmdline"]], seconds=2.0)  # fmt: skip
+
+
+def sleeper(emit: budget.Emit) -> None:
+    while True:
+        time.sleep(1)
+
+
+@needs_proc
+def test_the_child_holds_only_its_pipes_and_has_its_own_cpu_limit() -> None:
+    job = budget.Budgeted(sleeper, 2.5)
+    try:
+
+        def settled() -> dict[int, str] | None:
+            fds = {int(fd): os.readlink(f"/proc/{job.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{job.pid}/fd")}
+            return fds if len(fds) == 5 else None  # stdin, stdout, stderr, its results, the lifeline
+
+        fds = wait_for("the child to close what it inherited", settled)
+        assert [fds[k] for k in (0, 1, 2)] == [os.devnull] * 3
+        assert all(target.startswith("pipe:") for k, target in fds.items() if k > 2)
+        limits = Path(f"/proc/{job.pid}/limits").read_text()
+        cpu = math.ceil(2.5 + budget.GRACE)
+        assert re.search(rf"^Max cpu time\s+{cpu}\s+{cpu + 1}\s+seconds", limits, re.MULTILINE), limits
+    finally:
+        job.cancel()
+
+
+def reaped(pid: int) -> Callable[[], int | None]:
+    def status() -> int | None:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        return code if done else None
+
+    return status
+
+
+@needs_proc
+def test_the_child_ends_at_its_own_deadline_when_nobody_stops_it() -> None:
+    job = budget.Budgeted(sleeper, 0.1)  # never collected, as by a parent that is stuck
+    try:
+        status = wait_for("the child's own deadline", reaped(job.pid))
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM
+    finally:
+        job.cancel()
+
+
+@needs_proc
+def test_the_child_ends_when_its_lifeline_closes() -> None:
+    """The portable way (and the one for a parent that died before prctl): the pipe only the parent holds."""
+    job = budget.Budgeted(sleeper, 30)
+    try:
+        os.close(job._lifeline)
+        job._lifeline = os.open(os.devnull, os.O_RDONLY)  # for cancel() to close, not a stranger's file
+        status = wait_for("the child to see its lifeline close", reaped(job.pid))
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
+    finally:
+        job.cancel()
