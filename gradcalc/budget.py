@@ -14,6 +14,9 @@ and anywhere by a *lifeline*, a pipe whose write end only the parent holds,
 which a thread of the child reads until it closes.  The child also lets go of
 the parent's standard streams and other files at once, so a caller reading
 gradcalc's output sees it end when gradcalc ends, whatever became of the child.
+
+A signal that interrupts the run (see :class:`Interrupted`) stops every child
+still running: :func:`stop_all`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,21 @@ DEFAULT_MEMORY = 2 * 1024**3  # bytes of address space the child may add
 # the parent stops the child at its deadline; the child's limits are for a
 # parent that cannot.
 GRACE = 1.0
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP), not by anything in its input.
+
+    A BaseException, so that no ``except Exception`` swallows it, but not a
+    KeyboardInterrupt, which typer turns into a silent exit 130.  Work that knows
+    how far it got says so in ``progress`` as it passes (``gradcalc descend``: its
+    iteration, epoch and parameters so far).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.progress: dict[str, Any] = {}
 
 
 @dataclass
@@ -140,7 +158,7 @@ class Budgeted:
 
 
 def stop_all() -> None:
-    """Kill and reap every child still running."""
+    """Kill and reap every child still running (the run was interrupted)."""
     for job in list(_running.values()):
         job._end(kill=True)
 

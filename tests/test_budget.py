@@ -1,9 +1,10 @@
-"""The SymPy child never outlives gradcalc or its budget.
+"""The SymPy child never outlives gradcalc or its budget; signals end a run cleanly, with a word.
 
 A grading server kills gradcalc by its process id (SIGTERM, SIGINT, SIGHUP, or
 SIGKILL from ``subprocess.run(..., timeout=...)``) and then waits for its output
 pipes to close.  These tests play that server against a formula whose SymPy
 derivative never finishes ("swell"), and look in /proc for anything left.
+They also check what an interrupted run says.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import ROOT, Run
+from conftest import ROOT, SAMPLES, Run, strict_json
 
 from gradcalc import budget
 
@@ -118,7 +119,14 @@ def test_killing_gradcalc_by_its_pid_ends_the_sympy_child_too(swell: Path, sig: 
     os.kill(proc.pid, signal.Signals[sig])
     run = finish(proc)
     gone(proc.pid)
-    assert run.exit_code != 0
+    number = signal.Signals[sig].value
+    if sig == "SIGKILL":
+        assert run.exit_code == -number
+        return
+    assert run.exit_code == 128 + number
+    error = strict_json(run.stdout)["error"]  # one JSON error object, as any other error under --json
+    assert (error["kind"], error["signal"], error["message"]) == ("interrupted", sig, f"interrupted by {sig}")
+    assert run.stderr == ""
 
 
 @needs_proc
@@ -186,3 +194,56 @@ def test_the_child_ends_when_its_lifeline_closes() -> None:
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
     finally:
         job.cancel()
+
+
+# ---------------------------------------------------------------------------
+# 4. An interrupted run says so, and how far it got
+
+
+def working(proc: subprocess.Popen[bytes]) -> bool:
+    """Past start-up (0.15-0.3 s of CPU) and into the descent's loop."""
+    info = processes().get(proc.pid)
+    return info is not None and info["cpu"] >= 0.45
+
+
+@needs_proc
+def test_an_interrupted_descent_says_where_it_stopped_in_json() -> None:
+    proc = start("descend", "(x-3)^2 + (y+1)^2", "x=0", "y=0", "--lr", "1e-9", "--steps", "100000000", "--json")
+    wait_for("the descent to be under way", lambda: working(proc))
+    proc.send_signal(signal.SIGTERM)
+    r = finish(proc)
+    assert r.exit_code == 143
+    error = strict_json(r.stdout)["error"]
+    assert error["kind"] == "interrupted" and error["signal"] == "SIGTERM"
+    progress = error["progress"]
+    assert progress["iterations"] == 100_000_000 and progress["data"] is None
+    assert 0 < progress["iteration"] < 100_000_000
+    assert progress["epoch"] in (progress["iteration"], progress["iteration"] + 1)  # the step under way
+    # Each step moves x by 6e-9 and y by -2e-9 (lr × the gradient at the start, nearly): the parameters after them.
+    assert math.isclose(progress["params"]["x"], 6e-9 * progress["iteration"], rel_tol=1e-3)
+    assert math.isclose(progress["params"]["y"], -2e-9 * progress["iteration"], rel_tol=1e-3)
+    assert error["message"].startswith(f"interrupted by SIGTERM after {progress['iteration']:,} of 100,000,000 steps")
+
+
+@needs_proc
+def test_an_interrupted_descent_over_data_says_its_epoch_in_one_line() -> None:
+    proc = start("descend", "(w*x + b - y)^2", "w=0", "b=0", "--data", str(SAMPLES / "linear.csv"), "--lr", "0.01",
+                 "--batch-size", "3", "--epochs", "10000000")  # fmt: skip
+    wait_for("the descent to be under way", lambda: working(proc))
+    proc.send_signal(signal.SIGINT)
+    r = finish(proc)
+    assert (r.exit_code, r.stdout) == (130, "")
+    assert re.fullmatch(r"error: interrupted by SIGINT in epoch [\d,]+, after [\d,]+ of 40,000,000 iterations; "
+                        r"the parameters so far: w = \S+, b = \S+\n", r.stderr), r.stderr  # fmt: skip
+
+
+@needs_proc
+def test_an_interrupted_check_stops_its_sympy_child(tmp_path: Path) -> None:
+    path = tmp_path / "slow.toml"
+    path.write_text(f'[[problem]]\nname = "swell"\nprogram = """\n{swell_program()}"""\nexpect_value = "2.09"\n')
+    proc = start("check", str(path), "--sympy")
+    wait_for("the SymPy child", lambda: children(proc.pid))
+    proc.send_signal(signal.SIGINT)
+    r = finish(proc)
+    gone(proc.pid)
+    assert (r.exit_code, r.stdout, r.stderr) == (130, "", "error: interrupted by SIGINT\n")
