@@ -35,6 +35,9 @@ from typing import Any
 
 Emit = Callable[[dict[str, Any]], None]
 DEFAULT_MEMORY = 2 * 1024**3  # bytes of address space the child may add
+# The longest time budget a run may ask for: the command line's --symbolic-budget
+# is at most this, so no input can keep a child alive for longer.
+MAX_SECONDS = 600.0
 # How far past the parent's deadline the child's own deadline and CPU limit lie:
 # the parent stops the child at its deadline; the child's limits are for a
 # parent that cannot.
@@ -72,6 +75,8 @@ class Budgeted:
     """Work started now, in a child; ``collect()`` waits at most until the deadline."""
 
     def __init__(self, work: Callable[[Emit], None], seconds: float, memory: int = DEFAULT_MEMORY) -> None:
+        if not 0 < seconds <= MAX_SECONDS:  # also refuses NaN
+            raise ValueError(f"a time budget is more than 0 and at most {MAX_SECONDS:g} seconds, not {seconds!r}")
         self.seconds = seconds
         self.started = time.monotonic()
         self._inline: Outcome | None = None

@@ -4,11 +4,12 @@ A grading server kills gradcalc by its process id (SIGTERM, SIGINT, SIGHUP, or
 SIGKILL from ``subprocess.run(..., timeout=...)``) and then waits for its output
 pipes to close.  These tests play that server against a formula whose SymPy
 derivative never finishes ("swell"), and look in /proc for anything left.
-They also check what an interrupted run says.
+They also check the budget option's bounds, and what an interrupted run says.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +26,7 @@ import pytest
 from conftest import ROOT, SAMPLES, Run, strict_json
 
 from gradcalc import budget
+from gradcalc.cli import main
 
 LINUX = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
 needs_proc = pytest.mark.skipif(not LINUX, reason="reads /proc")
@@ -194,6 +197,36 @@ def test_the_child_ends_when_its_lifeline_closes() -> None:
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
     finally:
         job.cancel()
+
+
+# ---------------------------------------------------------------------------
+# 2. The budget option is bounded
+
+
+def run(*args: str) -> Run:
+    """``gradcalc ARGS`` in-process through :func:`gradcalc.cli.main` (its usage errors, as a process has them)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "-inf", "1e308", "-1", "0", "0.05", "601"])
+@pytest.mark.parametrize("command", [["grad", "x", "x=1"]])
+def test_a_budget_past_its_bounds_is_a_usage_error(command: list[str], seconds: str) -> None:
+    r = run(*command, f"--symbolic-budget={seconds}")
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr.startswith("error: Invalid value for '--symbolic-budget': ")
+    assert "is not a number of seconds from 0.1 to 600 (the longest budget)" in r.stderr
+    doc = run(*command, f"--symbolic-budget={seconds}", "--json")
+    assert doc.exit_code == 2 and strict_json(doc.stdout)["error"]["kind"] == "usage"
+
+
+def test_the_longest_budget_is_accepted() -> None:
+    assert run("grad", "x*y", "x=1", "y=2", "--symbolic-budget", "600", "--brief", "--no-symbolic").exit_code == 0
+    for seconds in (math.nan, math.inf, 0.0, budget.MAX_SECONDS + 1):  # the library refuses them too, before forking
+        with pytest.raises(ValueError, match="at most 600 seconds"):
+            budget.Budgeted(sleeper, seconds)
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .common import (
     OutputOpt,
     TieOpt,
     ValuesArg,
+    budget_option,
     emit_json,
     fail,
     read_source,
@@ -43,7 +44,7 @@ def grad(
     ] = False,
     no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central-difference check.")] = False,
     symbolic_budget: Annotated[
-        float, typer.Option("--symbolic-budget", min=0.1, help="Seconds the SymPy check may take before it is skipped.")
+        float, budget_option("Seconds the SymPy check may take before it is skipped.")
     ] = 5.0,
     tie: TieOpt = "split",
     output: OutputOpt = None,
