@@ -65,6 +65,7 @@ class Outcome:
     complete: bool = False
     reason: str | None = None  # why it did not complete
     seconds: float = 0.0
+    timed_out: bool = False  # stopped at the time budget (reason says so)
 
 
 # The children running now, by process id: what stop_all() stops.
@@ -128,6 +129,7 @@ class Budgeted:
                 outcome.results.append(item)
         outcome.seconds = time.monotonic() - self.started
         if not finished:
+            outcome.timed_out = True
             outcome.reason = f"stopped at its time budget of {self.seconds:g} s"
         elif not outcome.complete and outcome.reason is None:
             outcome.reason = _death(status)

@@ -4,7 +4,8 @@ A grading server kills gradcalc by its process id (SIGTERM, SIGINT, SIGHUP, or
 SIGKILL from ``subprocess.run(..., timeout=...)``) and then waits for its output
 pipes to close.  These tests play that server against a formula whose SymPy
 derivative never finishes ("swell"), and look in /proc for anything left.
-They also check the budget option's bounds, and what an interrupted run says.
+They also check the budget option's bounds, the one budget of ``--format
+latex``, and what an interrupted run says.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import ROOT, SAMPLES, Run, strict_json
+from conftest import ROOT, SAMPLES, Run, cli, strict_json
 
+import gradcalc.render.latex
 from gradcalc import budget
 from gradcalc.cli import main
 
@@ -227,6 +229,20 @@ def test_the_longest_budget_is_accepted() -> None:
     for seconds in (math.nan, math.inf, 0.0, budget.MAX_SECONDS + 1):  # the library refuses them too, before forking
         with pytest.raises(ValueError, match="at most 600 seconds"):
             budget.Budgeted(sleeper, seconds)
+
+
+# ---------------------------------------------------------------------------
+# 3. One budget for the whole run
+
+
+def test_latex_gets_what_the_check_left_of_the_budget(swell: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("a second SymPy child was started")
+
+    monkeypatch.setattr(gradcalc.render.latex, "start_latex", never)
+    r = cli("grad", "--file", str(swell), "--format", "latex", "--symbolic-budget", "0.5", "--no-numeric")
+    assert r.exit_code == 0, r.stderr
+    assert "% no symbolic form: the SymPy check used all of the 0.5 s budget" in r.stdout
 
 
 # ---------------------------------------------------------------------------
