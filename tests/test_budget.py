@@ -5,12 +5,13 @@ SIGKILL from ``subprocess.run(..., timeout=...)``) and then waits for its output
 pipes to close.  These tests play that server against a formula whose SymPy
 derivative never finishes ("swell"), and look in /proc for anything left.
 They also check the budget option's bounds, the one budget of ``--format
-latex``, and what an interrupted run says.
+latex`` and of ``gradcalc check --sympy``, and what an interrupted run says.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -214,7 +215,7 @@ def run(*args: str) -> Run:
 
 
 @pytest.mark.parametrize("seconds", ["nan", "inf", "-inf", "1e308", "-1", "0", "0.05", "601"])
-@pytest.mark.parametrize("command", [["grad", "x", "x=1"]])
+@pytest.mark.parametrize("command", [["grad", "x", "x=1"], ["check", str(SAMPLES / "homework.toml"), "--sympy"]])
 def test_a_budget_past_its_bounds_is_a_usage_error(command: list[str], seconds: str) -> None:
     r = run(*command, f"--symbolic-budget={seconds}")
     assert (r.exit_code, r.stdout) == (2, "")
@@ -243,6 +244,25 @@ def test_latex_gets_what_the_check_left_of_the_budget(swell: Path, monkeypatch: 
     r = cli("grad", "--file", str(swell), "--format", "latex", "--symbolic-budget", "0.5", "--no-numeric")
     assert r.exit_code == 0, r.stderr
     assert "% no symbolic form: the SymPy check used all of the 0.5 s budget" in r.stdout
+
+
+def test_check_shares_one_sympy_budget_among_the_problems(tmp_path: Path) -> None:
+    program = swell_program()
+    problems = [f'[[problem]]\nname = "swell {k}"\nprogram = """\n{program}"""\nexpect_value = "2.09"\n'
+                for k in range(3)]  # fmt: skip
+    problems.append('[[problem]]\nname = "easy"\nformula = "x*y"\nvalues = { x = 2, y = 3 }\nexpect_value = "6"\n')
+    path = tmp_path / "slow.toml"
+    path.write_text("\n".join(problems))
+    r = cli("check", str(path), "--sympy", "--symbolic-budget", "0.5", "--json")
+    assert r.exit_code == 0, r.stdout
+    doc = json.loads(r.stdout)
+    assert [p["status"] for p in doc["problems"]] == ["ok"] * 4  # every problem graded all the same
+    assert [(p["sympy"]["state"], p["sympy"]["reason"]) for p in doc["problems"]] == [
+        ("skipped", "stopped at the end of the file's SymPy budget of 0.5 s"),
+        *[("skipped", "the file's SymPy budget of 0.5 s was spent")] * 3,
+    ]
+    text = cli("check", str(path), "--sympy", "--symbolic-budget", "0.1")
+    assert "easy: 1 of 1 right (SymPy check skipped: the file's SymPy budget of 0.1 s was spent)" in text.stdout
 
 
 # ---------------------------------------------------------------------------
