@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 ANSWER_KEYS = {
     Kind.VALUE: "expect_value", Kind.GRAD: "expect_grad", Kind.NODE: "expect", Kind.UPSTREAM: "expect_upstream",
 }  # fmt: skip
+# With --sympy, the SymPy checks of a whole file share one budget (gradcalc check's --symbolic-budget);
+# each problem's gets at most what gradcalc grad gives one formula (api.DEFAULT_SYMBOLIC_BUDGET).
+FILE_SYMBOLIC_BUDGET = 30.0
+MIN_SYMBOLIC_SECONDS = 0.05  # less left of it than this, and a problem's check is not started
 # The keys of a [[problem]] table.
 KNOWN_KEYS = ("name", "formula", "program", "values", "output", "tie", *ANSWER_KEYS.values(), "rtol", "atol")
 
@@ -112,7 +117,10 @@ class FileReport:
         return Status.WRONG if Status.WRONG in statuses else Status.OK
 
 
-def grade_file(text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None) -> FileReport:
+def grade_file(
+    text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None,
+    symbolic_budget: float = FILE_SYMBOLIC_BUDGET,
+) -> FileReport:
     """Grade every problem of an answer file.
 
     The file is TOML with one ``[[problem]]`` table per problem::
@@ -132,20 +140,55 @@ def grade_file(text: str, name: str, *, symbolic: bool = False, ask: Ask | None 
     A file that is not TOML raises a located :class:`GradcalcError`; a bad
     problem becomes a report with an ``error`` and the others are still graded.
     ``ask`` is for hints, as in :func:`gradcalc.judge.judge`.
+
+    With ``symbolic``, the SymPy checks of all the problems share ``symbolic_budget``
+    seconds, each taking at most :data:`gradcalc.api.DEFAULT_SYMBOLIC_BUDGET` of what
+    is left: once it is spent, the problems left are still graded, their SymPy check
+    skipped with the reason.
     """
     source = Source(text, name)
     problems = load_problems(text, name)
+    if symbolic and len(problems) > 1:
+        # Imported once, here, and not by each problem's child process: that took 0.3-0.5 s of each
+        # problem's budget.  (SymPy's import takes as long whatever the input: it is not counted.)
+        import sympy  # noqa: F401
+    deadline = time.monotonic() + symbolic_budget
     reports = []
     for item in problems:
         if isinstance(item, ProblemReport):  # malformed: already an error row
             reports.append(item)
         else:
-            reports.append(grade_problem(item, source, symbolic=symbolic, ask=ask))
+            reports.append(_grade_in_budget(item, source, symbolic, ask, deadline, symbolic_budget))
     return FileReport(name, source, reports)
 
 
-def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False, ask: Ask | None = None) -> ProblemReport:
-    from .api import gradient
+def _grade_in_budget(
+    problem: Problem, source: Source, symbolic: bool, ask: Ask | None, deadline: float, budget: float
+) -> ProblemReport:
+    """One problem of a file, its SymPy check within what is left of the file's budget (ending at ``deadline``)."""
+    from .api import DEFAULT_SYMBOLIC_BUDGET, SymbolicStatus
+
+    left = deadline - time.monotonic()
+    if not symbolic or left < MIN_SYMBOLIC_SECONDS:
+        report = grade_problem(problem, source, symbolic=False, ask=ask)
+        if symbolic and report.result is not None:
+            report.result.symbolic = SymbolicStatus("skipped", f"the file's SymPy budget of {budget:g} s was spent")
+        return report
+    seconds = min(DEFAULT_SYMBOLIC_BUDGET, left)
+    report = grade_problem(problem, source, symbolic=True, ask=ask, symbolic_budget=seconds)
+    status = report.result.symbolic if report.result is not None else None
+    cut_short = status is not None and status.state in ("skipped", "partial") and status.seconds >= seconds
+    if cut_short and seconds < DEFAULT_SYMBOLIC_BUDGET:  # by the file's budget, not the problem's own
+        assert status is not None
+        status.reason = f"stopped at the end of the file's SymPy budget of {budget:g} s"
+    return report
+
+
+def grade_problem(
+    problem: Problem, source: Source, *, symbolic: bool = False, ask: Ask | None = None,
+    symbolic_budget: float | None = None,
+) -> ProblemReport:
+    from .api import DEFAULT_SYMBOLIC_BUDGET, gradient
 
     line = source.line_col(problem.span[0])[0] if problem.span else None
     report = ProblemReport(problem.index, problem.name, line)
@@ -155,6 +198,7 @@ def grade_problem(problem: Problem, source: Source, *, symbolic: bool = False, a
             problem.values,
             symbolic=symbolic,
             numeric=True,
+            symbolic_budget=DEFAULT_SYMBOLIC_BUDGET if symbolic_budget is None else symbolic_budget,
             tie=problem.tie,
             output=problem.output,
             name=f"problem {problem.name!r}",

@@ -5,15 +5,29 @@ SymPy can take unbounded time and memory on hostile or merely large input
 memory limit; the parent reads its results line by line as JSON and stops it
 when the time budget is spent, keeping whatever it finished.  Where fork is
 not available (Windows) the work runs in-process without the guard.
+
+The parent is not trusted to stop the child: it may be killed first (a
+grader's timeout, SIGKILL) or be stuck.  So the child keeps its own budget —
+a deadline (SIGALRM) and a CPU-time limit a little past the parent's, besides
+the memory limit — and dies with its parent: by ``PR_SET_PDEATHSIG`` on Linux,
+and anywhere by a *lifeline*, a pipe whose write end only the parent holds,
+which a thread of the child reads until it closes.  The child also lets go of
+the parent's standard streams and other files at once, so a caller reading
+gradcalc's output sees it end when gradcalc ends, whatever became of the child.
+
+A signal that interrupts the run (see :class:`Interrupted`) stops every child
+still running: :func:`stop_all`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +35,28 @@ from typing import Any
 
 Emit = Callable[[dict[str, Any]], None]
 DEFAULT_MEMORY = 2 * 1024**3  # bytes of address space the child may add
+# The longest time budget a run may ask for: the command line's --symbolic-budget
+# is at most this, so no input can keep a child alive for longer.
+MAX_SECONDS = 600.0
+# How far past the parent's deadline the child's own deadline and CPU limit lie:
+# the parent stops the child at its deadline; the child's limits are for a
+# parent that cannot.
+GRACE = 1.0
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP), not by anything in its input.
+
+    A BaseException, so that no ``except Exception`` swallows it, but not a
+    KeyboardInterrupt, which typer turns into a silent exit 130.  Work that knows
+    how far it got says so in ``progress`` as it passes (``gradcalc descend``: its
+    iteration, epoch and parameters so far).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.progress: dict[str, Any] = {}
 
 
 @dataclass
@@ -29,60 +65,58 @@ class Outcome:
     complete: bool = False
     reason: str | None = None  # why it did not complete
     seconds: float = 0.0
+    timed_out: bool = False  # stopped at the time budget (reason says so)
+
+
+# The children running now, by process id: what stop_all() stops.
+_running: dict[int, Budgeted] = {}
 
 
 class Budgeted:
     """Work started now, in a child; ``collect()`` waits at most until the deadline."""
 
     def __init__(self, work: Callable[[Emit], None], seconds: float, memory: int = DEFAULT_MEMORY) -> None:
+        if not 0 < seconds <= MAX_SECONDS:  # also refuses NaN
+            raise ValueError(f"a time budget is more than 0 and at most {MAX_SECONDS:g} seconds, not {seconds!r}")
         self.seconds = seconds
         self.started = time.monotonic()
         self._inline: Outcome | None = None
-        self._buffer = b""
         if not hasattr(os, "fork"):
             self._inline = _run_inline(work)
             return
         read_fd, write_fd = os.pipe()
+        life_read, life_write = os.pipe()  # the lifeline: the parent never writes to it, only holds it
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: do the work, write JSON lines, never return
-            os.close(read_fd)
-            _child(work, write_fd, memory)
+            try:
+                _child(work, write_fd, life_read, parent, seconds, memory)
+            finally:
+                os._exit(1)
         os.close(write_fd)
+        os.close(life_read)
         self.pid = pid
         self.fd = read_fd
+        self._lifeline = life_write
+        self._status: int | None = None
+        _running[pid] = self
 
     def cancel(self) -> None:
         """Stop the work and reap the child."""
-        if self._inline is not None:
-            return
-        os.close(self.fd)
-        _kill(self.pid)
-        os.waitpid(self.pid, 0)
+        if self._inline is None:
+            self._end(kill=True)
 
     def collect(self) -> Outcome:
         if self._inline is not None:
             return self._inline
+        try:
+            finished, data = self._read()
+        except BaseException:  # interrupted while waiting: the child goes too
+            self._end(kill=True)
+            raise
+        status = self._end(kill=not finished)
         outcome = Outcome()
-        deadline = self.started + self.seconds
-        chunks: list[bytes] = []
-        finished = False
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if not ready:
-                break
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                finished = True
-                break
-            chunks.append(chunk)
-        os.close(self.fd)
-        if not finished:
-            _kill(self.pid)
-        _, status = os.waitpid(self.pid, 0)
-        for line in b"".join(chunks).splitlines():
+        for line in data.splitlines():
             try:
                 item = json.loads(line)
             except ValueError:
@@ -95,15 +129,58 @@ class Budgeted:
                 outcome.results.append(item)
         outcome.seconds = time.monotonic() - self.started
         if not finished:
+            outcome.timed_out = True
             outcome.reason = f"stopped at its time budget of {self.seconds:g} s"
         elif not outcome.complete and outcome.reason is None:
             outcome.reason = _death(status)
         return outcome
 
+    def _read(self) -> tuple[bool, bytes]:
+        """What the child wrote until it finished (True) or the deadline passed (False)."""
+        deadline = self.started + self.seconds
+        chunks: list[bytes] = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, b"".join(chunks)
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                return False, b"".join(chunks)
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return True, b"".join(chunks)
+            chunks.append(chunk)
 
-def _child(work: Callable[[Emit], None], fd: int, memory: int) -> None:
+    def _end(self, kill: bool) -> int:
+        """Close the pipes, kill the child if asked, reap it; its wait status.  Safe to call again."""
+        if _running.pop(self.pid, None) is not None:
+            for fd in (self.fd, self._lifeline):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if kill:
+                _kill(self.pid)
+            with contextlib.suppress(ChildProcessError):
+                self._status = os.waitpid(self.pid, 0)[1]
+        return self._status or 0
+
+
+def stop_all() -> None:
+    """Kill and reap every child still running (the run was interrupted)."""
+    for job in list(_running.values()):
+        job._end(kill=True)
+
+
+def _child(work: Callable[[Emit], None], fd: int, lifeline: int, parent: int, seconds: float, memory: int) -> None:
     code = 0
     try:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # the parent's handlers are not the child's:
+                signal.signal(sig, signal.SIG_DFL)  # these end it at once (one ignored, as under nohup, stays so)
+        _running.clear()  # the parent's other children are not this one's to stop
+        _die_with(parent)
+        _let_go(keep=(fd, lifeline))
+        _limit_time(seconds + GRACE)
+        _watch(lifeline)
         import gc
 
         gc.enable()  # SymPy makes cyclic garbage; the parent may have paused the collector
@@ -126,6 +203,71 @@ def _child(work: Callable[[Emit], None], fd: int, memory: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (Linux), and end now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no libc or no prctl: the lifeline still holds
+            pass
+    if os.getppid() != parent:  # the parent died before prctl: nobody would ever read the results
+        os._exit(1)
+
+
+def _let_go(keep: tuple[int, ...]) -> None:
+    """Standard input, output and error to /dev/null, and every other inherited file closed but ``keep``.
+
+    A grader reading gradcalc's output through a pipe waits until every holder of
+    the pipe's write end has closed it: the child must not be one.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    for std in (0, 1, 2):
+        if null != std:
+            os.dup2(null, std)
+    try:
+        most = int(os.sysconf("SC_OPEN_MAX"))
+    except (OSError, ValueError):
+        most = -1
+    most = most if 0 < most <= 1 << 20 else 1 << 16
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, most)
+
+
+def _limit_time(seconds: float) -> None:
+    """The child's own deadline (SIGALRM ends it) and CPU-time limit (SIGXCPU, then SIGKILL a second later)."""
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump a core: no core files
+    cpu = math.ceil(seconds)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    top = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, top), top))
+
+
+def _watch(lifeline: int) -> None:
+    """A thread that ends the child when the lifeline closes: the parent has died or given up on it."""
+    import threading
+
+    def wait() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(lifeline, 1):
+                pass
+        os._exit(1)
+
+    threading.Thread(target=wait, name="lifeline", daemon=True).start()
 
 
 def _limit_memory(extra: int) -> None:

@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from typer.main import get_command_from_info
 
 from . import __version__
+from .budget import Interrupted
 from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from .errors import GradcalcError, Source
 
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         # 0.1 s of CPU taken from the main thread on a 2-core machine.  A value
         # the user set stands.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        from .commands import interrupt
+
+        interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
     args = _shield_formulas(args)
     try:
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
@@ -129,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         code = EXIT_BAD_INPUT
     except KeyboardInterrupt:
         code = 130
+    except Interrupted as stop:  # a signal, under interrupt.install()
+        from .commands import interrupt
+
+        code = interrupt.report(stop, interrupt.wants_json(args))
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
         message = f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it with the command you ran"
         if "--json" in args:

@@ -16,10 +16,12 @@ import csv
 import io
 import math
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .budget import Interrupted
 from .errors import GradcalcError, Source
 from .parser import Program
 from .passes import choose_math, executor, first_nonfinite
@@ -238,10 +240,12 @@ def descend(
     iteration = 0
     per_epoch = math.ceil(n_rows / size) if data is not None else 1
     total = per_epoch * n_epochs
-    with quiet(m):
+    reached = Reached(dict(current), total, data.name if data is not None else None)
+    with quiet(m), reached.reported():
         initial_loss, _, _ = evaluate(all_rows, current, grads=False)
         diverged: Divergence | None = None
         for epoch in range(1, n_epochs + 1):
+            reached.epoch = epoch
             groups = batches(n_rows, size, shuffle, rng) if data is not None else [None]
             for rows in groups:
                 iteration += 1
@@ -251,6 +255,7 @@ def descend(
                     break
                 for p in chosen:
                     current[p] -= lr * grad[p]
+                reached.iteration, reached.params = iteration, dict(current)  # one assignment: never half a step
                 if progress is not None:
                     progress(iteration, total)
             if diverged is not None:
@@ -270,6 +275,25 @@ def descend(
         tape, current, start, final_loss, iteration, len(history), history, initial_loss, lr, size, n_rows,
         diverged, warnings, data.name if data is not None else None,
     )
+
+
+@dataclass
+class Reached:
+    """How far a run has got: what an interrupted run reports (see :class:`gradcalc.budget.Interrupted`)."""
+
+    params: dict[str, float]  # after `iteration` steps
+    iterations: int  # in all
+    data: str | None  # the data set's name, when there is one (then an iteration is a batch of an epoch)
+    epoch: int = 0  # the epoch under way
+    iteration: int = 0  # the steps taken
+
+    @contextmanager
+    def reported(self) -> Iterator[None]:
+        try:
+            yield
+        except Interrupted as stop:
+            stop.progress = asdict(self)
+            raise
 
 
 def _first_bad_gate(tape: Tape, vals: list[Any]) -> str | None:

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import GradcalcError
 from . import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK
-from .common import DigitsOpt, JsonOpt, emit_json, fail, read_source
+from .common import DigitsOpt, JsonOpt, budget_option, emit_json, fail, read_source
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
@@ -20,6 +20,10 @@ def check(
     sympy: Annotated[
         bool, typer.Option("--sympy", help="Also check every gradient against SymPy (slower).")
     ] = False,
+    symbolic_budget: Annotated[
+        float, budget_option("With --sympy: seconds the SymPy checks of the whole file may take together, each "
+                             "problem's at most 5 of what is left; problems past it are graded without SymPy.")
+    ] = 30.0,
     digits: DigitsOpt = 6,
 ) -> None:
     """Grade the answers in a TOML file: one row per answer, a summary per problem.
@@ -39,7 +43,7 @@ def check(
 
     try:
         text, name, _ = read_source(None, path, [])
-        report = grade_file(text, name, symbolic=sympy, ask=how_to_ask)
+        report = grade_file(text, name, symbolic=sympy, ask=how_to_ask, symbolic_budget=symbolic_budget)
     except GradcalcError as err:
         fail(err, as_json)
     if as_json:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from ..budget import MAX_SECONDS
 from ..errors import GradcalcError
 from . import EXIT_BAD_INPUT
 
@@ -62,6 +63,25 @@ FuseOpt = Annotated[
     typer.Option("--fuse", help="Collapse known chains into one gate: 1/(1+exp(-z)) → sigmoid(z), "
                  "exp(z)/sum(exp(z)) → softmax(z), log(sum(exp(z))) → logsumexp(z)."),
 ]
+
+
+def budget_option(help: str) -> Any:
+    """``--symbolic-budget SECONDS``: from 0.1 to :data:`gradcalc.budget.MAX_SECONDS` seconds.
+
+    Click's own range lets NaN through (every comparison with it is false), and an
+    infinite or huge budget would overflow the deadline: both are refused here.
+    """
+    return typer.Option("--symbolic-budget", metavar="SECONDS", callback=_budget,
+                        help=f"{help} At most {MAX_SECONDS:g}.")
+
+
+def _budget(value: float) -> float:
+    if not 0.1 <= value <= MAX_SECONDS:  # NaN fails too
+        raise typer.BadParameter(f"{value:g} is not a number of seconds from 0.1 to {MAX_SECONDS:g} "
+                                 "(the longest budget)")
+    return value
+
+
 OutputOpt = Annotated[
     str | None,
     typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",

@@ -1,6 +1,7 @@
 """`gradcalc grad`: the gate table and the checked gradients of one formula or program."""
 
 import sys
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from .common import (
     OutputOpt,
     TieOpt,
     ValuesArg,
+    budget_option,
     emit_json,
     fail,
     read_source,
@@ -43,7 +45,8 @@ def grad(
     ] = False,
     no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central-difference check.")] = False,
     symbolic_budget: Annotated[
-        float, typer.Option("--symbolic-budget", min=0.1, help="Seconds the SymPy check may take before it is skipped.")
+        float, budget_option("Seconds the SymPy check (and --format latex's derivatives) may take before it is "
+                             "skipped.")
     ] = 5.0,
     tie: TieOpt = "split",
     output: OutputOpt = None,
@@ -112,6 +115,7 @@ def grad(
 
             answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
             step_params = parse_params(params, lr)
+        started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
         result = gradient(
             text,
             given,
@@ -147,7 +151,7 @@ def grad(
             doc["explanation"] = explanation_doc(explanation)
         emit_json(add_to_doc(doc, marks, step) if homework else doc)
     elif output_format in ("markdown", "latex"):
-        _write_up(result, output_format, digits, explanation, symbolic_budget if not no_symbolic else None)
+        _write_up(result, output_format, digits, explanation, None if no_symbolic else (symbolic_budget, started))
         if (marks or step) and output_format == "markdown":  # the answers as a list
             typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
         elif marks or step:  # LaTeX: a tabular of the answers, and the step as an align*
@@ -188,8 +192,11 @@ def _check_format(output_format: str, as_json: bool) -> None:
 
 
 def _write_up(result: "GradResult", output_format: str, digits: int, explanation: "Explanation | None",
-              budget: float | None) -> None:
-    """--format markdown or latex (the LaTeX derivatives from SymPy, in a budgeted child)."""
+              budget: tuple[float, float] | None) -> None:
+    """--format markdown or latex (the LaTeX derivatives from SymPy, in a child on what is left of the budget).
+
+    ``budget``: the SymPy budget in seconds and when it began, or None when SymPy is off.
+    """
     if output_format == "markdown":
         from ..render.markdown import markdown_report
 
@@ -197,5 +204,5 @@ def _write_up(result: "GradResult", output_format: str, digits: int, explanation
         return
     from ..render.latex import collect_latex, latex_report
 
-    symbolic = collect_latex(result, budget) if budget is not None else None
+    symbolic = collect_latex(result, *budget) if budget is not None else None
     typer.echo(latex_report(result, digits, symbolic, explanation))

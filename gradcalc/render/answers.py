@@ -268,6 +268,9 @@ def file_summary(report: FileReport) -> list[RenderableType]:
         text = f"{p.name}: {p.right} of {p.total} right" + (f"; wrong: {', '.join(wrong)}" if wrong else "")
         if not p.checks_ok:
             text += " (gradcalc's own checks disagree on this problem: please report it)"
+        sympy = p.result.symbolic if p.result is not None else None
+        if sympy is not None and sympy.state in ("skipped", "partial"):
+            text += f" (SymPy check {sympy.state}: {sympy.reason})"
         lines.append(Text(text, style="red" if wrong or not p.checks_ok else "green"))
     n, bad = len(report.problems), len(report.errors)
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
@@ -306,6 +309,9 @@ def file_doc(report: FileReport) -> dict[str, Any]:
             item["output"] = p.result.output_label
             item["value"] = num(p.result.value)
             item["checks_ok"] = p.result.ok
+            if p.result.symbolic.state != "off":  # asked for with --sympy
+                sympy = p.result.symbolic
+                item["sympy"] = {"state": sympy.state, "reason": sympy.reason, "seconds": round(sympy.seconds, 3)}
         if p.error is not None:
             err: dict[str, Any] = dict(p.error.to_json()["error"])  # type: ignore[call-overload]
             item["error"] = {**err, "where": error_where(report, p)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from typing import Any
 
 from ..answers import Kind, Mark, index_text
@@ -23,6 +24,7 @@ from .numbers import DEFAULT_DIGITS, fmt
 
 LATEX_TEXT_LIMIT = 4_000  # characters of one derivative; longer ones are not printed
 EXPLAIN_PATHS = 4  # paths written out per variable in the chain-rule block
+MIN_SECONDS = 0.05  # less left of the budget than this, and the LaTeX child is not started
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
@@ -107,11 +109,13 @@ def symbolic_latex(tape: Tape, emit: Emit) -> None:
         emit({"name": name, **text(sp.diff(expr, sym))})
 
 
-def collect_latex(result: GradResult, seconds: float) -> dict[str, Any]:
-    """SymPy's LaTeX for ``result``'s output and derivatives, within ``seconds``.
+def collect_latex(result: GradResult, budget: float, started: float | None = None) -> dict[str, Any]:
+    """SymPy's LaTeX for ``result``'s output and derivatives, within what is left of ``budget`` seconds.
 
-    Returns ``{"output": item, "derivatives": {name: item}, "reason": why it stopped short}``,
-    each item holding ``latex`` or ``too_long``.
+    ``started`` (a ``time.monotonic()``) is when the run's SymPy budget began: the
+    SymPy check and the LaTeX share one budget, so a formula that makes SymPy swell
+    costs it once, not twice.  Returns ``{"output": item, "derivatives": {name: item},
+    "reason": why it stopped short}``, each item holding ``latex`` or ``too_long``.
     """
     from ..symbolic import MAX_SYMBOLIC_NODES
 
@@ -123,13 +127,19 @@ def collect_latex(result: GradResult, seconds: float) -> dict[str, Any]:
     if len(tape.nodes) > MAX_SYMBOLIC_NODES:
         found["reason"] = f"the graph has {len(tape.nodes):,} nodes, more than {MAX_SYMBOLIC_NODES:,}"
         return found
-    outcome = start_latex(tape, seconds).collect()
+    left = budget - (time.monotonic() - started) if started is not None else budget
+    if left < MIN_SECONDS:
+        found["reason"] = f"the SymPy check used all of the {budget:g} s budget"
+        return found
+    outcome = start_latex(tape, left).collect()
     for item in outcome.results:
         if item.get("output"):
             found["output"] = item
         elif "name" in item:
             found["derivatives"][item["name"]] = item
-    if not outcome.complete:
+    if outcome.timed_out:
+        found["reason"] = f"stopped at the end of the {budget:g} s SymPy budget"
+    elif not outcome.complete:
         found["reason"] = outcome.reason or "SymPy did not finish"
     return found
 
