@@ -229,6 +229,18 @@ def test_bad_format_and_bad_input_exit_2(tmp_path: Path) -> None:
     assert run.exit_code == 2 and "cannot write" in run.stderr
 
 
+@pytest.mark.parametrize("graph_format", ["dot", "svg", "mermaid"])
+def test_a_control_character_in_a_comment_is_bad_input_not_a_graphviz_failure(
+    tmp_path: Path, graph_format: str
+) -> None:
+    """It reached Graphviz's XML parser in the title, which failed: exit 3 with the raw byte echoed."""
+    path = tmp_path / "c.grad"
+    path.write_bytes(b"(x # \x01\n)*2\n")
+    run = cli("graph", "--file", str(path), "x=1", "--format", graph_format)
+    assert run.exit_code == 2 and run.stdout == ""
+    assert "unexpected character 'U+0001' in a comment" in run.stderr and "\x01" not in run.stderr
+
+
 # ---------------------------------------------------------------------------
 # Mermaid
 
