@@ -130,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
-        message = f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it with the command you ran"
+        from .render.escape import terminal  # the exception may quote the user's text
+
+        message = (f"internal error ({type(exc).__name__}: {terminal(str(exc)[:200])}); "
+                   "please report it with the command you ran")
         if "--json" in args:
             typer.echo(json.dumps(GradcalcError(message, kind="internal").to_json()))
         else:

@@ -150,15 +150,21 @@ def _decode(data: bytes, name: str) -> str:
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
     if as_json:
-        typer.echo(json.dumps(err.to_json(), ensure_ascii=False))
+        from ..render.escape import json_text
+
+        typer.echo(json_text(json.dumps(err.to_json(), ensure_ascii=False)))
     else:
         typer.echo(err.render(), err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def warn(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(f"warning: {message}", err=True)
+    """Warnings on standard error; they may quote the user's text (a file or a column name)."""
+    if messages:
+        from ..render.escape import terminal
+
+        for message in messages:
+            typer.echo(f"warning: {terminal(message)}", err=True)
 
 
 def emit_json(doc: dict[str, Any]) -> None:

@@ -201,6 +201,7 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     from rich.text import Text
 
     from ..descend import thin
+    from ..render.escape import terminal
     from ..render.numbers import fmt
     from ..render.plot import loss_chart
     from ..render.table import make_console
@@ -244,4 +245,4 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     else:
         console.print(Text(f"final loss {fmt(result.loss, digits)}", style="bold green"))
     if plot is not None:
-        console.print(f"loss curve written to {plot}")
+        console.print(f"loss curve written to {terminal(str(plot))}")

@@ -149,7 +149,9 @@ def grad(
     elif output_format in ("markdown", "latex"):
         _write_up(result, output_format, digits, explanation, symbolic_budget if not no_symbolic else None)
         if (marks or step) and output_format == "markdown":  # the answers as a list
-            typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
+            from ..render.markdown import answers_markdown
+
+            typer.echo("\n" + answers_markdown(marks, step, digits))
         elif marks or step:  # LaTeX: a tabular of the answers, and the step as an align*
             from ..render.latex import answers_latex
 

@@ -89,7 +89,9 @@ def graph(
                 sys.stdout.buffer.flush()
         else:
             _write(output_file, data)
-            typer.echo(f"wrote {output_file} ({kind})", err=True)
+            from ..render.escape import terminal
+
+            typer.echo(f"wrote {terminal(str(output_file))} ({kind})", err=True)
     except GradcalcError as err:
         fail(err, False)
     raise typer.Exit(EXIT_OK)
