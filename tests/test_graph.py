@@ -220,13 +220,14 @@ def test_without_graphviz_svg_exits_2_and_says_how_to_install(monkeypatch: pytes
     assert cli("graph", *EX3, "--format", "dot").exit_code == 0  # DOT needs nothing installed
 
 
-def test_bad_format_and_bad_input_exit_2(tmp_path: Path) -> None:
+def test_bad_format_and_bad_input_exit_2_and_an_unwritable_file_4(tmp_path: Path) -> None:
     run = cli("graph", *EX3, "--format", "jpeg")
     assert run.exit_code == 2 and "dot, svg, png, mermaid" in run.stderr
     run = cli("graph", "(x+y)*z", "x=-2")
     assert run.exit_code == 2 and "no value for y, z" in run.stderr
     run = cli("graph", *EX3, "-o", str(tmp_path / "missing" / "g.dot"))
-    assert run.exit_code == 2 and "cannot write" in run.stderr
+    assert run.exit_code == 4  # the output could not be written
+    assert f"could not write {tmp_path}/missing/g.dot: the directory {tmp_path}/missing does not exist" in run.stderr
 
 
 @pytest.mark.parametrize("graph_format", ["dot", "svg", "mermaid"])

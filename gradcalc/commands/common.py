@@ -7,6 +7,7 @@ command loads without the others (see :mod:`gradcalc.cli`).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -14,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ..errors import GradcalcError
-from . import EXIT_BAD_INPUT
+from . import EXIT_BAD_INPUT, EXIT_OUTPUT
 
 # Largest formula or program read, in characters (the value arguments have the
 # same limit, together): five times the 100,000-term sums and 100,000-deep
@@ -156,6 +157,26 @@ def fail(err: GradcalcError, as_json: bool) -> NoReturn:
     else:
         typer.echo(err.render(), err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def write_file(path: str | os.PathLike[str], data: bytes | str, as_json: bool) -> None:
+    """Write an output file atomically (``-``: standard output); a failure is exit 4, said as errors are.
+
+    The old file, if any, is left as it was (:func:`gradcalc.files.write_atomically`).
+    """
+    from ..files import STDERR, STDOUT, OutputError, write_output
+
+    try:
+        write_output(path, data)
+    except OutputError as exc:
+        if exc.where in (STDOUT, STDERR):  # the CLI says it, on the other stream
+            raise
+        err = GradcalcError(exc.message, kind="output", hint="the answer was computed; an existing file is unchanged")
+        if as_json:
+            typer.echo(json.dumps(err.to_json(), ensure_ascii=True))
+        else:
+            typer.echo(err.render(), err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
 
 
 def warn(messages: list[str]) -> None:

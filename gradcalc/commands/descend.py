@@ -21,6 +21,7 @@ from .common import (
     fail,
     read_source,
     warn,
+    write_file,
 )
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
@@ -93,6 +94,9 @@ def descend(
             except UnicodeDecodeError:
                 raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
             dataset = read_csv(csv_text, str(data))
+        if plot is not None and str(plot) == "-":
+            raise GradcalcError("--plot - would mix the PNG with the report on standard output", kind="usage",
+                                hint="give --plot a file name, e.g. --plot loss.png")
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
         _check_schedule(data is not None, steps, batch_size, epochs)
         schedule = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}  # else the library's
@@ -107,10 +111,7 @@ def descend(
     if plot is not None:
         from ..render.plot import loss_png
 
-        try:
-            plot.write_bytes(loss_png(result.history or [result.initial_loss], unit=_unit(result)))
-        except OSError as exc:
-            fail(GradcalcError(f"cannot write {plot}: {exc.strerror or exc}", kind="file"), as_json)
+        write_file(plot, loss_png(result.history or [result.initial_loss], unit=_unit(result)), as_json)
     if as_json:
         emit_json(_doc(result))
     else:
