@@ -23,7 +23,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -123,6 +122,7 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
         _write_directly(given, payload)
         return
     target = Path(os.path.realpath(given))
+    import tempfile  # only when a file is written: each run's start-up is gradcalc's speed
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
@@ -262,4 +262,5 @@ def _rebuilt(old: TextIO | None, fd: int | None, where: str, lenient: bool) -> i
         encoding=getattr(old, "encoding", None) or "utf-8",
         errors=getattr(old, "errors", None) or "strict",
         line_buffering=bool(getattr(old, "line_buffering", False)),
+        write_through=bool(getattr(old, "write_through", False)),
     )

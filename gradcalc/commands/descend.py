@@ -74,7 +74,7 @@ def descend(
     gradients over a batch of rows; an epoch is ceil(rows / batch size) iterations, e.g.
     gradcalc descend '(w*x + b - y)^2' w=0 b=0 --data samples/linear.csv --lr 0.05 --batch-size 5 --epochs 200
 
-    Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input.
+    Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input, 4 the plot could not be written.
     """
     from ..descend import descend as run
     from ..descend import read_csv

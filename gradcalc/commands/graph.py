@@ -66,7 +66,7 @@ def graph(
     Inputs are on the left and the output on the right; a value used twice has two edges, each with
     its share of the gradient. SVG and PNG need Graphviz (https://graphviz.org) installed.
 
-    Exit codes: 0 drawn, 2 bad input or Graphviz missing.
+    Exit codes: 0 drawn, 2 bad input or Graphviz missing, 4 the picture could not be written.
     """
     from ..api import gradient
     from ..values import parse_assignments
