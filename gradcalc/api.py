@@ -117,7 +117,7 @@ def gradient(
         raise ValueError(f"tie must be one of {TIE_MODES}")
     ev = evaluate(formula, values, tie=tie, output=output, fuse=fuse, name=name)
     tape, m = ev.tape, ev.m
-    _require_scalar(tape, ev.values)
+    require_scalar(tape, ev.values)
     job: Budgeted | None = None
     sym_status = SymbolicStatus("off", "turned off (--no-symbolic)")
     if symbolic:
@@ -149,7 +149,13 @@ def gradient(
     return result
 
 
-def _require_scalar(tape: Tape, vals: list[Any]) -> None:
+SCALAR_HINT = (
+    "gradients need a scalar output: wrap it in sum(...) or mean(...), or use 'gradcalc jacobian' for the full Jacobian"
+)
+
+
+def require_scalar(tape: Tape, vals: list[Any], hint: str = SCALAR_HINT) -> None:
+    """The output's value as a float (a 0-d array becomes one), or an exit-2 error of kind ``shape`` with ``hint``."""
     out = vals[tape.output]
     if isinstance(out, float):
         return
@@ -163,8 +169,7 @@ def _require_scalar(tape: Tape, vals: list[Any]) -> None:
         f"the output {node.label} is a {shape_text(out)} array, not a number",
         kind="shape",
         span=node.span,
-        hint="gradients need a scalar output: wrap it in sum(...) or mean(...), "
-        "or use 'gradcalc jacobian' for the full Jacobian",
+        hint=hint,
         source=tape.source,
     )
 

@@ -2,7 +2,8 @@
 
 Each command reads its arguments, calls one library function, and renders the
 result.  Library errors become exit code 2 with a located message (a JSON
-object under ``--json``) here, at the edge, and nowhere else.
+object under ``--json``) here, at the edge, and nowhere else; output that
+cannot be written (a full disk, a closed stream) is exit code 4.
 
 Each command is a module of :mod:`gradcalc.commands`, imported only when that
 command is run or listed; what the commands share is in
@@ -11,7 +12,6 @@ command is run or listed; what the commands share is in
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
@@ -24,8 +24,9 @@ from typer.main import get_command_from_info
 
 from . import __version__
 from .budget import Interrupted
-from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
+from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT
 from .errors import GradcalcError, Source
+from .files import STDERR, STDOUT, OutputError, guard_standard_streams, stream_failure
 
 if TYPE_CHECKING:
     from typer._click import Command, Context
@@ -113,13 +114,24 @@ def main(argv: list[str] | None = None) -> int:
         from .commands import interrupt
 
         interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
+        # A full disk, a closed stream or a reader gone away is exit 4, with a line on the other stream.
+        guard_standard_streams()
     args = _shield_formulas(args)
+    try:
+        code = _run(args)
+    except OutputError as exc:  # the output, or the message about another failure, could not be written
+        code = _output_failed(exc, "--json" in args)
+    return _finish(code, argv)
+
+
+def _run(args: list[str]) -> int:
+    """Run the command: its exit code, and every exception but a failure to write output said in one line."""
     try:
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
-            return _finish(EXIT_OK, argv)
+            return EXIT_OK
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
         err = GradcalcError(message, kind="usage", hint="see gradcalc --help")
@@ -137,14 +149,55 @@ def main(argv: list[str] | None = None) -> int:
         from .commands import interrupt
 
         code = interrupt.report(stop, interrupt.wants_json(args))
+    except OutputError:
+        raise
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
-        message = f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it with the command you ran"
+        from .render.escape import terminal  # the exception may quote the user's text
+
+        message = (f"internal error ({type(exc).__name__}: {terminal(str(exc)[:200])}); "
+                   "please report it with the command you ran")
         if "--json" in args:
             typer.echo(json.dumps(GradcalcError(message, kind="internal").to_json()))
         else:
             typer.echo(f"error: {message}", err=True)
         code = EXIT_INTERNAL
-    return _finish(code if isinstance(code, int) else EXIT_OK, argv)
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _output_failed(exc: OutputError, as_json: bool) -> int:
+    """Say in one line, on a stream that still works, that the output could not be written: exit 4.
+
+    A standard stream that failed is not tried again; after a failure of
+    standard error the line goes to standard output, after any answer written
+    there.  An output file's failure is an error object on standard output
+    under ``--json``, as other errors are.
+    """
+    from .render.escape import terminal  # a file's name is the user's text
+
+    exc.said = True
+    if exc.where == STDOUT:
+        order = [STDERR]
+    elif exc.where == STDERR:
+        order = [STDOUT]
+    else:
+        order = [STDOUT, STDERR] if as_json else [STDERR, STDOUT]
+    for where in order:
+        stream = sys.stdout if where == STDOUT else sys.stderr
+        if as_json and where == STDOUT and exc.where != STDERR:
+            line = json.dumps(GradcalcError(exc.message, kind="output", hint=_OUTPUT_HINT).to_json())
+        else:
+            line = f"error: {terminal(exc.message)}"
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OutputError, OSError, ValueError, AttributeError):
+            continue
+        if stream_failure(where) is None:  # standard error drops what it cannot write
+            break
+    return EXIT_OUTPUT
+
+
+_OUTPUT_HINT = "the answer was computed; free some space, or check where the output goes"
 
 
 def _finish(code: int, argv: list[str] | None) -> int:
@@ -153,13 +206,23 @@ def _finish(code: int, argv: list[str] | None) -> int:
     The process ends with ``os._exit``, skipping the interpreter's teardown, which
     would free every node and value one by one: about 30 ms at 100,000 nodes and
     a third of a second at a million.  Nothing needs the teardown: files are
-    written and closed by then, and the SymPy check's child is reaped.
+    written and closed by then, and the SymPy check's child is reaped.  Output
+    that could not be written (standard error's, or a full disk found only now
+    by the last flush) is exit 4.
     """
     if argv is not None:
         return code
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`gradcalc ... | head`): nothing more to say
+        try:
             stream.flush()
+        except OutputError as exc:
+            if not exc.said:
+                code = _output_failed(exc, False)
+        except (OSError, ValueError, AttributeError):
+            pass
+    failure = stream_failure()
+    if failure is not None and not failure.said:
+        code = _output_failed(failure, False)
     os._exit(code)
 
 

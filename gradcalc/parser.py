@@ -132,6 +132,8 @@ _first = itemgetter(0)
 
 def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
     """The tokens as four parallel lists: kinds, texts, starts, ends (no end-of-text token)."""
+    if "#" in text:
+        _check_comments(text)
     if "\r" not in text:
         pieces = _PIECE_RE.findall(text)
         try:
@@ -147,6 +149,34 @@ def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
             return list(compress(kinds, kinds)), texts, list(compress(starts, kinds)), list(compress(starts[1:], kinds))
     tokens = _tokenize_slow(text)
     return [t.kind for t in tokens], [t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens]
+
+
+# A comment runs from '#' to the end of its line ('#' means nothing else).  The
+# tokenizers skip it whole; what it may hold is checked here, once, for both.
+_COMMENT_RE = re.compile(r"\#[^\n]*")
+
+
+def _check_comments(text: str) -> None:
+    """Refuse control and invisible characters in comments, as everywhere else in a formula.
+
+    A comment is printed back in Markdown, LaTeX and the pictures' titles, so an
+    escape sequence, a NUL or a right-to-left override must not hide in one.
+    Tabs, Unicode spaces and the carriage return of a CRLF line end are fine.
+    """
+    for m in _COMMENT_RE.finditer(text):
+        comment = m.group()
+        if comment.isprintable():
+            continue
+        for k, ch in enumerate(comment):
+            if ch == "\t" or ch.isprintable() or unicodedata.category(ch) == "Zs":
+                continue
+            if ch == "\r" and k == len(comment) - 1:
+                continue
+            start = m.start() + k
+            if ch == "\x00":
+                raise GradcalcError("NUL byte in the input", kind="syntax", span=(start, start + 1),
+                                    hint="remove the NUL byte")
+            _raise(f"unexpected character 'U+{ord(ch):04X}' in a comment", (start, start + 1), _explain_unicode(ch))
 
 
 def _check_count(count: int) -> None:
@@ -257,7 +287,7 @@ def _explain_unicode(ch: str) -> str:
     code = f"U+{ord(ch):04X}"
     uname = unicodedata.name(ch, "")
     what = f"{code} {uname}" if uname else code
-    if unicodedata.category(ch)[0] == "C":
+    if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp"):
         return f"an invisible control or formatting character ({what}); delete it"
     if ch.isalpha():
         return f"a name starts with a letter or '_' ({what})"

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .api import require_scalar
 from .errors import GradcalcError, closest
 from .ops import DEFAULT_TIE, ScalarMath
 from .pipeline import Evaluation, evaluate
@@ -150,8 +151,16 @@ def trace(
             r.tangent = tangents[r.node]
             r.tangent_expr = _tangent_expr(tape, r, number, seed)
     else:
+        require_scalar(tape, vals, REVERSE_SCALAR_HINT)
         _adjoints(result, ev, number)
     return result
+
+
+# A vector or matrix output has no one adjoint to seed; its tangents are well defined.
+REVERSE_SCALAR_HINT = (
+    "a reverse-mode trace follows one number back: wrap the output in sum(...) or mean(...), "
+    "trace it forward (--mode forward --seed NAME, a column of the Jacobian), or use 'gradcalc jacobian'"
+)
 
 
 def _seed(tape: Tape, seed: str | None) -> str:
@@ -175,7 +184,10 @@ def _seed(tape: Tape, seed: str | None) -> str:
 
 
 def _numbering(tape: Tape) -> dict[int, int]:
-    """Tape index → k of v_k: the inputs end at v₀, the gates the output needs follow from v₁."""
+    """Tape index → k of v_k: the inputs end at v₀, the gates the output needs follow from v₁.
+
+    Constants are written inline, except an output that is one (``gradcalc trace 5``): it is v₁.
+    """
     number = {}
     names = list(tape.variables.values())
     for k, i in enumerate(names):
@@ -186,6 +198,8 @@ def _numbering(tape: Tape) -> dict[int, int]:
         if node.kind == GATE and used[i]:
             k += 1
             number[i] = k
+    if tape.output not in number:
+        number[tape.output] = 1
     return number
 
 
@@ -199,7 +213,7 @@ def _operand(tape: Tape, j: int, number: Mapping[int, int]) -> Expr:
 
 def expression(tape: Tape, i: int, number: Mapping[int, int]) -> str:
     node = tape.nodes[i]
-    if node.kind == VAR:
+    if node.kind in (VAR, CONST):
         return node.label
     assert node.op is not None
     return to_string(gate_tree(node.op, [_operand(tape, j, number) for j in node.args]), TRACE_GATE)
@@ -222,6 +236,12 @@ def _tangent_expr(tape: Tape, row: Row, number: Mapping[int, int], seed: str) ->
     node = tape.nodes[row.node]
     if node.kind == VAR:
         return "1   (the seed)" if node.label == seed else "0"
+    if node.kind == CONST:
+        return "0"
+    assert node.op is not None
+    if node.op.local is None:  # a structural tensor gate (matmul, stack, ...): its Jacobian-vector product
+        tangents = [dot(number[j]) if tape.nodes[j].kind != CONST else "0" for j in node.args]
+        return f"{node.op.name}-JVP({', '.join(tangents)})"
     terms: list[Expr] = []
     for j, local in zip(node.args, _locals(tape, row.node, number), strict=True):
         if tape.nodes[j].kind == CONST:
@@ -278,7 +298,7 @@ def _adjoints(result: Trace, ev: Evaluation, number: Mapping[int, int]) -> None:
                 expr = to_string(term, TRACE)
             result.steps.append(Step(number[j], number[i], expr, running[j]))
     for r in result.rows:
-        r.adjoint = bp.grads[r.node] if bp.needs[r.node] else 0.0
+        r.adjoint = bp.grads[r.node] if bp.needs[r.node] else running.get(r.node, 0.0)  # a constant output: 1
 
 
 def trace_doc(t: Trace) -> dict[str, Any]:

@@ -220,13 +220,26 @@ def test_without_graphviz_svg_exits_2_and_says_how_to_install(monkeypatch: pytes
     assert cli("graph", *EX3, "--format", "dot").exit_code == 0  # DOT needs nothing installed
 
 
-def test_bad_format_and_bad_input_exit_2(tmp_path: Path) -> None:
+def test_bad_format_and_bad_input_exit_2_and_an_unwritable_file_4(tmp_path: Path) -> None:
     run = cli("graph", *EX3, "--format", "jpeg")
     assert run.exit_code == 2 and "dot, svg, png, mermaid" in run.stderr
     run = cli("graph", "(x+y)*z", "x=-2")
     assert run.exit_code == 2 and "no value for y, z" in run.stderr
     run = cli("graph", *EX3, "-o", str(tmp_path / "missing" / "g.dot"))
-    assert run.exit_code == 2 and "cannot write" in run.stderr
+    assert run.exit_code == 4  # the output could not be written
+    assert f"could not write {tmp_path}/missing/g.dot: the directory {tmp_path}/missing does not exist" in run.stderr
+
+
+@pytest.mark.parametrize("graph_format", ["dot", "svg", "mermaid"])
+def test_a_control_character_in_a_comment_is_bad_input_not_a_graphviz_failure(
+    tmp_path: Path, graph_format: str
+) -> None:
+    """It reached Graphviz's XML parser in the title, which failed: exit 3 with the raw byte echoed."""
+    path = tmp_path / "c.grad"
+    path.write_bytes(b"(x # \x01\n)*2\n")
+    run = cli("graph", "--file", str(path), "x=1", "--format", graph_format)
+    assert run.exit_code == 2 and run.stdout == ""
+    assert "unexpected character 'U+0001' in a comment" in run.stderr and "\x01" not in run.stderr
 
 
 # ---------------------------------------------------------------------------

@@ -315,3 +315,40 @@ def test_the_fast_scanner_agrees_with_the_full_tokenizer(text: str) -> None:
         return
     want = ([t.kind for t in slow], [t.text for t in slow], [t.start for t in slow], [t.end for t in slow])
     assert _scan(text) == want
+
+
+# A comment is printed back (Markdown, LaTeX, the pictures' titles): what is refused in a
+# formula is refused in a comment, with a caret on it.
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ("x*2 # \u202e", 7, "U+202E RIGHT-TO-LEFT OVERRIDE); delete it"),
+        ("x*2 # \x1b[2J", 7, "(U+001B); delete it"),
+        ("x*2 # bell\x07", 11, "(U+0007); delete it"),
+        ("(x # \x01\n)*2\n", 6, "(U+0001); delete it"),
+        ("x # a\rb\n", 6, "(U+000D); delete it"),  # a lone carriage return rewinds the terminal's line
+        ("x # zero\u200bwidth", 9, "U+200B ZERO WIDTH SPACE"),
+        ("y = 2 # ok\nx # \u2028", 5, "(U+2028 LINE SEPARATOR); delete it"),
+        ("x # \udcff", 5, "(U+DCFF); delete it"),  # an undecodable byte of a command-line argument
+    ],
+)
+def test_control_and_invisible_characters_in_comments_are_refused(text: str, column: int, hint: str) -> None:
+    with pytest.raises(GradcalcError) as caught:
+        parse_program(text)
+    err = caught.value
+    assert err.kind == "syntax" and "in a comment" in err.message
+    assert err.location() is not None and err.location()[1] == column  # type: ignore[index]
+    assert err.hint is not None and hint in err.hint
+
+
+def test_a_nul_in_a_comment_is_located() -> None:
+    with pytest.raises(GradcalcError) as caught:
+        parse_program("x # \x00")
+    assert caught.value.message == "NUL byte in the input" and caught.value.span == (4, 5)
+
+
+@pytest.mark.parametrize(
+    "text", ["x # tab\there", "x # café, π², ∂f/∂x", "x # no-break\u00a0space", "x # crlf\r\n", "x # end\r"]
+)
+def test_comments_keep_visible_text_tabs_and_crlf(text: str) -> None:
+    assert to_sexpr(parse_expression(text)) == "x"

@@ -111,8 +111,9 @@ def test_plot_option_with_json(tmp_path: Path) -> None:
 
 def test_plot_to_a_place_that_cannot_be_written(tmp_path: Path) -> None:
     run = cli("descend", "(x-3)^2", "x=0", "--steps", "5", "--plot", str(tmp_path / "no" / "such" / "dir.png"))
-    assert run.exit_code == 2
-    assert run.stderr.startswith("error: cannot write ")
+    assert run.exit_code == 4  # the output could not be written
+    assert run.stderr.startswith(f"error: could not write {tmp_path}/no/such/dir.png: the directory ")
+    assert "does not exist" in run.stderr
 
 
 # ---------------------------------------------------------------------------

@@ -179,3 +179,43 @@ def test_a_long_trace_shows_its_first_and_last_rows(mode: str) -> None:
     assert "100 more rows (--json lists every row)" in run.stdout  # 300 rows, 200 shown
     # ∂f/∂x = 1 + 2 + ... + 150 = 11325, still in the closing line.
     assert "11325" in run.stdout.splitlines()[-1]
+
+
+def test_a_constant_output_is_traced_as_one_row() -> None:
+    """`gradcalc trace 5` has no inputs and no gates: the constant is v₁, its own seed (it was a KeyError)."""
+    run = cli("trace", "5")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.rstrip().splitlines()[-1] == "5 = v₁ = 5"
+    doc = cli("trace", "5", "--json").json()
+    assert [(r["name"], r["expr"], r["value"], r["adjoint"]) for r in doc["rows"]] == [("v1", "5", 5.0, 1.0)]
+    assert doc["gradients"] == {}
+    run = cli("trace", "5", "--mode", "forward")
+    assert run.exit_code == 2 and "the formula has no inputs" in run.stderr
+
+
+W = "W=[[0.1,0.5],[-0.3,0.8]]"
+
+
+@pytest.mark.parametrize(
+    ("formula", "values", "shape"),
+    [("W@x", [W, "x=[0.2,0.4]"], "2"), ("[[x]]", ["x=1"], "1×1"), ("x+[x]", ["x=1"], "1")],
+)
+def test_a_reverse_trace_of_a_vector_or_matrix_output_is_refused_with_a_hint(
+    formula: str, values: list[str], shape: str
+) -> None:
+    """Reverse mode seeds one adjoint: a vector output is bad input (exit 2), not a bug (it was exit 3)."""
+    run = cli("trace", formula, *values)
+    assert run.exit_code == 2 and "Traceback" not in run.stderr and run.stdout == ""
+    assert f"error: the output f is a {shape} array, not a number" in run.stderr
+    assert "hint: a reverse-mode trace follows one number back: wrap the output in sum(...)" in run.stderr
+    err = cli("trace", formula, *values, "--json").json()["error"]
+    assert err["kind"] == "shape" and "--mode forward" in err["hint"]
+
+
+def test_a_forward_trace_of_a_vector_output_is_a_column_of_the_jacobian() -> None:
+    t = trace("W@[x, 2*x]", {"W": np.array([[0.1, 0.5], [-0.3, 0.8]]), "x": 1.0}, mode="forward", seed="x")
+    assert [r.tangent_expr for r in t.rows[2:]] == ["v̇₀ × 2", "stack-JVP(v̇₀, v̇₁)", "matmul-JVP(v̇₋₁, v̇₂)"]
+    np.testing.assert_allclose(t.derivative, [1.1, 1.3], rtol=1e-15)
+    run = cli("trace", "x+[x]", "x=1", "--mode", "forward")
+    assert run.exit_code == 0 and "v̇₁ = stack-JVP(v̇₀)" in run.stdout
+    assert run.stdout.rstrip().splitlines()[-1] == "f = v₂ = [2];  ∂f/∂x = v̇₂ = [2]"

@@ -13,3 +13,4 @@ EXIT_OK = 0
 EXIT_DISAGREE = 1  # a check or an expected answer disagreed
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3  # a bug in gradcalc, never the user's fault
+EXIT_OUTPUT = 4  # the output could not be written (a full disk, a closed stream, a missing directory)

@@ -7,6 +7,7 @@ command loads without the others (see :mod:`gradcalc.cli`).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,7 +16,7 @@ import typer
 
 from ..budget import MAX_SECONDS
 from ..errors import GradcalcError
-from . import EXIT_BAD_INPUT
+from . import EXIT_BAD_INPUT, EXIT_OUTPUT
 
 # Largest formula or program read, in characters (the value arguments have the
 # same limit, together): five times the 100,000-term sums and 100,000-deep
@@ -170,15 +171,41 @@ def _decode(data: bytes, name: str) -> str:
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
     if as_json:
-        typer.echo(json.dumps(err.to_json(), ensure_ascii=False))
+        from ..render.escape import json_text
+
+        typer.echo(json_text(json.dumps(err.to_json(), ensure_ascii=False)))
     else:
         typer.echo(err.render(), err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def write_file(path: str | os.PathLike[str], data: bytes | str, as_json: bool) -> None:
+    """Write an output file atomically (``-``: standard output); a failure is exit 4, said as errors are.
+
+    The old file, if any, is left as it was (:func:`gradcalc.files.write_atomically`).
+    """
+    from ..files import STDERR, STDOUT, OutputError, write_output
+
+    try:
+        write_output(path, data)
+    except OutputError as exc:
+        if exc.where in (STDOUT, STDERR):  # the CLI says it, on the other stream
+            raise
+        err = GradcalcError(exc.message, kind="output", hint="the answer was computed; an existing file is unchanged")
+        if as_json:
+            typer.echo(json.dumps(err.to_json(), ensure_ascii=True))
+        else:
+            typer.echo(err.render(), err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+
+
 def warn(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(f"warning: {message}", err=True)
+    """Warnings on standard error; they may quote the user's text (a file or a column name)."""
+    if messages:
+        from ..render.escape import terminal
+
+        for message in messages:
+            typer.echo(f"warning: {terminal(message)}", err=True)
 
 
 def emit_json(doc: dict[str, Any]) -> None:

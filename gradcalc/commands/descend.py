@@ -21,6 +21,7 @@ from .common import (
     fail,
     read_source,
     warn,
+    write_file,
 )
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
@@ -73,7 +74,7 @@ def descend(
     gradients over a batch of rows; an epoch is ceil(rows / batch size) iterations, e.g.
     gradcalc descend '(w*x + b - y)^2' w=0 b=0 --data samples/linear.csv --lr 0.05 --batch-size 5 --epochs 200
 
-    Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input.
+    Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input, 4 the plot could not be written.
     """
     from ..descend import descend as run
     from ..descend import read_csv
@@ -93,6 +94,9 @@ def descend(
             except UnicodeDecodeError:
                 raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
             dataset = read_csv(csv_text, str(data))
+        if plot is not None and str(plot) == "-":
+            raise GradcalcError("--plot - would mix the PNG with the report on standard output", kind="usage",
+                                hint="give --plot a file name, e.g. --plot loss.png")
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
         _check_schedule(data is not None, steps, batch_size, epochs)
         schedule = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}  # else the library's
@@ -107,10 +111,7 @@ def descend(
     if plot is not None:
         from ..render.plot import loss_png
 
-        try:
-            plot.write_bytes(loss_png(result.history or [result.initial_loss], unit=_unit(result)))
-        except OSError as exc:
-            fail(GradcalcError(f"cannot write {plot}: {exc.strerror or exc}", kind="file"), as_json)
+        write_file(plot, loss_png(result.history or [result.initial_loss], unit=_unit(result)), as_json)
     if as_json:
         emit_json(_doc(result))
     else:
@@ -201,6 +202,7 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     from rich.text import Text
 
     from ..descend import thin
+    from ..render.escape import terminal
     from ..render.numbers import fmt
     from ..render.plot import loss_chart
     from ..render.table import make_console
@@ -244,4 +246,4 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     else:
         console.print(Text(f"final loss {fmt(result.loss, digits)}", style="bold green"))
     if plot is not None:
-        console.print(f"loss curve written to {plot}")
+        console.print(f"loss curve written to {terminal(str(plot))}")

@@ -153,7 +153,9 @@ def grad(
     elif output_format in ("markdown", "latex"):
         _write_up(result, output_format, digits, explanation, None if no_symbolic else (symbolic_budget, started))
         if (marks or step) and output_format == "markdown":  # the answers as a list
-            typer.echo("\n" + "\n".join(f"- {line}" for line in brief_lines(marks, step, digits).splitlines()))
+            from ..render.markdown import answers_markdown
+
+            typer.echo("\n" + answers_markdown(marks, step, digits))
         elif marks or step:  # LaTeX: a tabular of the answers, and the step as an align*
             from ..render.latex import answers_latex
 

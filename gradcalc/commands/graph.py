@@ -8,7 +8,18 @@ import typer
 
 from ..errors import GradcalcError
 from . import EXIT_OK
-from .common import ARGS_SETTINGS, FileOpt, FormulaArg, FuseOpt, TieOpt, ValuesArg, fail, read_source, warn
+from .common import (
+    ARGS_SETTINGS,
+    FileOpt,
+    FormulaArg,
+    FuseOpt,
+    TieOpt,
+    ValuesArg,
+    fail,
+    read_source,
+    warn,
+    write_file,
+)
 
 if TYPE_CHECKING:
     from ..api import GradResult
@@ -36,8 +47,8 @@ def graph(
     ] = None,
     output_file: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the picture to this file (default: standard output).",
-                     show_default=False),
+        typer.Option("--output", "-o", help="Write the picture to this file, replacing it whole or not at all "
+                     "('-' or none: standard output).", show_default=False),
     ] = None,
     target: Annotated[
         str | None,
@@ -55,14 +66,16 @@ def graph(
     Inputs are on the left and the output on the right; a value used twice has two edges, each with
     its share of the gradient. SVG and PNG need Graphviz (https://graphviz.org) installed.
 
-    Exit codes: 0 drawn, 2 bad input or Graphviz missing.
+    Exit codes: 0 drawn, 2 bad input or Graphviz missing, 4 the picture could not be written.
     """
     from ..api import gradient
     from ..values import parse_assignments
 
     try:
-        kind = _format(graph_format, output_file)
-        if kind == "png" and output_file is None and sys.stdout.isatty():
+        destination = output_file if output_file is not None else Path("-")
+        to_stdout = str(destination) == "-"
+        kind = _format(graph_format, None if to_stdout else destination)
+        if kind == "png" and to_stdout and sys.stdout.isatty():
             raise GradcalcError(
                 "a PNG is binary and would garble the terminal",
                 kind="usage",
@@ -81,17 +94,13 @@ def graph(
         )
         warn(result.warnings)
         data = _render(result, kind, digits)
-        if output_file is None:
-            if isinstance(data, str):
-                typer.echo(data, nl=False)
-            else:
-                sys.stdout.buffer.write(data)
-                sys.stdout.buffer.flush()
-        else:
-            _write(output_file, data)
-            typer.echo(f"wrote {output_file} ({kind})", err=True)
     except GradcalcError as err:
         fail(err, False)
+    write_file(destination, data, as_json=False)
+    if not to_stdout:
+        from ..render.escape import terminal
+
+        typer.echo(f"wrote {terminal(str(destination))} ({kind})", err=True)
     raise typer.Exit(EXIT_OK)
 
 
@@ -122,15 +131,3 @@ def _render(result: "GradResult", kind: str, digits: int) -> str | bytes:
         return dot_text
     data = run_dot(dot_text, kind, len(drawn(result)))
     return data.decode("utf-8") if kind == "svg" else data
-
-
-def _write(path: Path, data: str | bytes) -> None:
-    try:
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
-    except OSError as exc:
-        raise GradcalcError(
-            f"cannot write {path}: {exc.strerror or exc}", kind="file", hint="check the directory exists"
-        ) from None

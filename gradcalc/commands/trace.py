@@ -102,6 +102,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich import box
     from rich.table import Table
 
+    from ..render.escape import terminal
     from ..render.numbers import fmt
     from ..trace import FORWARD, bar, dot, v_name
 
@@ -110,6 +111,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     formula = " ".join(t.tape.source.text.split())
     if len(formula) > 80:
         formula = t.tape.source.name
+    formula = terminal(formula)
     parts: list[RenderableType] = []
     if t.mode == FORWARD:
         parts.append(f"Forward-mode trace of {formula}, seeded on {t.seed} (tangent v̇ = ∂v/∂{t.seed})")

@@ -15,7 +15,7 @@ from ..diagnose import Chain
 from ..explain import Path
 from ..step import Step
 from .numbers import DEFAULT_DIGITS, fmt, num
-from .table import PlainTable
+from .table import PlainTable, safe_text
 
 MAX_FACTORS_SHOWN = 12  # factors per path in text; the middle of longer paths is left out
 MAX_FACTORS_JSON = 64  # factors per path in JSON
@@ -71,13 +71,13 @@ def explanations(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: str = 
         if mark.ok or mark.chain is None:
             continue
         lines = [
-            Text(f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
-                 f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else ""),
-                 style="bold red")
+            safe_text(f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
+                  f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else ""),
+                  style="bold red")
         ]
         if mark.chain.where:
-            lines.append(Text(f"  where: {mark.chain.where}", style="yellow"))
-        lines += [Text(line) for line in chain_lines(mark.chain, digits)]
+            lines.append(safe_text(f"  where: {mark.chain.where}", style="yellow"))
+        lines += [safe_text(line) for line in chain_lines(mark.chain, digits)]
         out.append(Group(*lines))
     return out
 
@@ -147,7 +147,7 @@ def answers_summary(marks: list[Mark]) -> Text:
     if right == len(marks):
         return Text(f"✓ all {len(marks)} answer{'s' * (len(marks) != 1)} right", style="bold green")
     wrong = ", ".join(m.label for m in marks if not m.ok)
-    return Text(f"✗ {right} of {len(marks)} answers right; wrong: {wrong}", style="bold red")
+    return safe_text(f"✗ {right} of {len(marks)} answers right; wrong: {wrong}", style="bold red")
 
 
 def homework_report(
@@ -250,7 +250,7 @@ def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     for problem in report.problems:
         if problem.error is not None:
             table.add_row(problem.name, "", "", "", "", Text("error", style="bold red"),
-                          Text(f"{error_where(report, problem)}: {problem.error.message}", style="red"))
+                          safe_text(f"{error_where(report, problem)}: {problem.error.message}", style="red"))
             continue
         for k, mark in enumerate(problem.marks):
             table.add_row(problem.name if k == 0 else "", *_answer_cells(mark, digits))
@@ -261,8 +261,8 @@ def file_summary(report: FileReport) -> list[RenderableType]:
     lines: list[RenderableType] = []
     for p in report.problems:
         if p.error is not None:
-            lines.append(Text(f"{p.name}: not graded ({error_where(report, p)}: {p.error.message})",
-                              style="bold red"))
+            lines.append(safe_text(f"{p.name}: not graded ({error_where(report, p)}: {p.error.message})",
+                               style="bold red"))
             continue
         wrong = [m.label for m in p.marks if not m.ok]
         text = f"{p.name}: {p.right} of {p.total} right" + (f"; wrong: {', '.join(wrong)}" if wrong else "")
@@ -271,7 +271,7 @@ def file_summary(report: FileReport) -> list[RenderableType]:
         sympy = p.result.symbolic if p.result is not None else None
         if sympy is not None and sympy.state in ("skipped", "partial"):
             text += f" (SymPy check {sympy.state}: {sympy.reason})"
-        lines.append(Text(text, style="red" if wrong or not p.checks_ok else "green"))
+        lines.append(safe_text(text, style="red" if wrong or not p.checks_ok else "green"))
     n, bad = len(report.problems), len(report.errors)
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
@@ -286,7 +286,7 @@ def file_report(report: FileReport, digits: int = DEFAULT_DIGITS, plain: bool = 
     parts: list[RenderableType] = [file_table(report, digits, boxed)]
     for p in report.problems:
         parts += explanations(p.marks, digits, prefix=f"[{p.name}] ")
-        parts += [Text(f"[{p.name}] warning: {w}", style="yellow") for w in p.warnings]
+        parts += [safe_text(f"[{p.name}] warning: {w}", style="yellow") for w in p.warnings]
     parts += file_summary(report)
     return Group(*parts)
 

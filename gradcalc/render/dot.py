@@ -21,6 +21,7 @@ from typing import Any
 from ..api import GradResult
 from ..errors import GradcalcError
 from ..tape import CONST, GATE, VAR
+from .escape import dot_label
 from .numbers import fmt
 
 GRAPH_DIGITS = 4
@@ -127,15 +128,11 @@ def _balanced(source: str, start: int, end: int) -> str:
     return source[start:end]
 
 
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def _edge_label(e: Edge, digits: int) -> str:
-    value = f'<font color="{VALUE_COLOR}">{_html(fmt(e.value, digits))}</font>'
+    value = f'<font color="{VALUE_COLOR}">{dot_label(fmt(e.value, digits))}</font>'
     if e.gradient is None:
         return f"<{value}>"
-    return f'<{value}<br/><font color="{GRAD_COLOR}">{_html(fmt(e.gradient, digits))}</font>>'
+    return f'<{value}<br/><font color="{GRAD_COLOR}">{dot_label(fmt(e.gradient, digits))}</font>>'
 
 
 def to_dot(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
@@ -146,31 +143,31 @@ def to_dot(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
         "digraph gradcalc {",
         "  rankdir=LR;",
         '  graph [fontname="Helvetica", fontsize=12, labelloc=t, nodesep=0.35, ranksep=0.55,',
-        f'         label=<{_html(title(result))}<br/><font point-size="10">'
+        f'         label=<{dot_label(title(result))}<br/><font point-size="10">'
         f'<font color="{VALUE_COLOR}">green: forward value</font>   '
-        f'<font color="{GRAD_COLOR}">red: gradient ∂{_html(out)}/∂(edge)</font></font>>];',
+        f'<font color="{GRAD_COLOR}">red: gradient ∂{dot_label(out)}/∂(edge)</font></font>>];',
         '  node [fontname="Helvetica", fontsize=12];',
         '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
     ]
     for i in drawn(result):
         node = tape.nodes[i]
-        name = _html(node.label)
+        name = dot_label(node.label)
         if node.kind == VAR:
             extra = ""
             if fan[i] > 1:
                 total = fmt(bp.grads[i], digits)
-                extra = f'<br/><font point-size="9" color="{GRAD_COLOR}">{fan[i]} uses: sum {_html(total)}</font>'
+                extra = f'<br/><font point-size="9" color="{GRAD_COLOR}">{fan[i]} uses: sum {dot_label(total)}</font>'
             lines.append(f'  n{i} [shape=box, style="rounded", width=0.4, height=0.3, label=<<b>{name}</b>{extra}>];')
         elif node.kind == CONST:
             lines.append(f'  n{i} [shape=plaintext, fontsize=9, fontcolor="gray35", label=<{name}>];')
         else:
-            sym = _html(glyph(result, i))
+            sym = dot_label(glyph(result, i))
             size = 16 if len(sym) <= 2 else 11
             lines.append(
                 f'  n{i} [shape=circle, margin=0.02, label=<<font point-size="{size}">{sym}</font>'
                 f'<br/><font point-size="9" color="gray35">{name}</font>>];'
             )
-    lines.append(f'  out [shape=plaintext, label=<<b>{_html(out)}</b>>];')
+    lines.append(f'  out [shape=plaintext, label=<<b>{dot_label(out)}</b>>];')
     for e in edges(result):
         dst = "out" if e.dst < 0 else f"n{e.dst}"
         if tape.nodes[e.src].kind == CONST:

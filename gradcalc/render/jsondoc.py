@@ -10,6 +10,7 @@ from ..api import GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..errors import GradcalcError
 from ..tape import CONST, GATE, VAR
+from .escape import json_text
 from .numbers import num, status_of
 from .patterns import fanout, pattern
 
@@ -144,6 +145,8 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", 
 def dumps(doc: dict[str, Any]) -> str:
     """Strict JSON indented by two spaces; in a large document, each item of a large part on one line.
 
+    Invisible characters in strings are written as ``\\uXXXX`` (:func:`~gradcalc.render.escape.json_text`).
+
     json's fast C encoder cannot indent, and the Python one took 30 s for the
     nodes of a 300,000-node graph.  So a document of more than LIGHT_SCALARS
     numbers and strings is opened part by part, and each item of a part (a
@@ -151,8 +154,8 @@ def dumps(doc: dict[str, Any]) -> str:
     encoder.  Small documents print exactly as ``json.dumps(indent=2)``.
     """
     if _light(doc):
-        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
-    return _opened(doc, 0)
+        return json_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    return json_text(_opened(doc, 0))
 
 
 def _opened(value: dict[str, Any] | list[Any], level: int) -> str:

@@ -20,6 +20,7 @@ from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
 from ..step import Step
 from ..tape import Tape
+from .escape import latex_comment, latex_text
 from .numbers import DEFAULT_DIGITS, fmt
 
 LATEX_TEXT_LIMIT = 4_000  # characters of one derivative; longer ones are not printed
@@ -168,7 +169,7 @@ def latex_report(
     source = result.tape.source.text.strip()
     if "\n" in source or len(source) > 200:  # a program: name its file
         source = result.tape.source.name
-    lines = [f"% gradcalc grad: {_comment(source)}" + (f" at {point}" if point else ""),
+    lines = [f"% gradcalc grad: {latex_comment(source)}" + (f" at {point}" if point else ""),
              r"% needs \usepackage{amsmath}"]  # fmt: skip
     lines.append(r"\begin{align*}")
     rows = []
@@ -188,7 +189,7 @@ def latex_report(
     lines.append(" \\\\\n".join(rows))
     lines.append(r"\end{align*}")
     if symbolic is not None and symbolic.get("reason"):
-        lines.append(f"% no symbolic form: {_comment(str(symbolic['reason']))}")
+        lines.append(f"% no symbolic form: {latex_comment(str(symbolic['reason']))}")
     lines += ["", gradient_tabular(result, digits)]
     if explanation is not None:
         lines += ["", explanation_latex(explanation, digits)]
@@ -199,11 +200,6 @@ def _symbolic(item: dict[str, Any]) -> str:
     if "latex" in item:
         return str(item["latex"])
     return rf"\text{{(SymPy's form is {item.get('too_long', 0):,} characters long)}}"
-
-
-def _comment(text: str) -> str:
-    """Text for a LaTeX comment line: no line breaks."""
-    return text.replace("\n", " ").replace("\r", " ")
 
 
 def gradient_tabular(result: GradResult, digits: int = DEFAULT_DIGITS) -> str:
@@ -226,7 +222,7 @@ def gradient_tabular(result: GradResult, digits: int = DEFAULT_DIGITS) -> str:
 def explanation_latex(ex: Explanation, digits: int = DEFAULT_DIGITS) -> str:
     """The chain rule, path by path, as an ``align*`` block."""
     if ex.note:
-        return f"% {ex.note}"
+        return f"% {latex_comment(ex.note)}"
     lines = [r"\begin{align*}"]
     rows = []
     for f in ex.chains:  # collapsed runs of one-input gates, written out once
@@ -266,20 +262,6 @@ def _chain_row(ex: Explanation, v: VariableChain, digits: int) -> str:
 
 # ---------------------------------------------------------------------------
 # Homework answers
-
-# Text mode: LaTeX's special characters, and the few non-ASCII signs the diagnoses use.
-_TEXT = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "∂": r"$\partial$", "×": r"$\times$", "·": r"$\cdot$", "…": r"\ldots{}", "←": r"$\leftarrow$",
-    "→": r"$\rightarrow$", "−": "-", "≤": r"$\leq$", "≥": r"$\geq$", "✓": "", "✗": "",
-}  # fmt: skip
-
-
-def latex_text(text: str) -> str:
-    """Plain text safe in a LaTeX document; other non-ASCII characters are kept for inputenc's utf8."""
-    return "".join(_TEXT.get(ch, ch) for ch in text)
-
 
 def answers_latex(marks: list[Mark], step: Step | None, output: str, digits: int = DEFAULT_DIGITS) -> str:
     """The judged answers as a tabular (with why a wrong one is wrong), then a descent step as an align*."""

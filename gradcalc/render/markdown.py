@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from ..answers import Mark
 from ..api import GradResult
 from ..explain import Explanation
+from ..step import Step
 from ..tape import CONST, GATE
+from .escape import markdown_code, markdown_fence, markdown_text
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
 from .words import kink_notes, overall, verdict
 
 
 def cell(text: str) -> str:
-    """Text safe inside a table cell: pipes escaped, line breaks as <br>."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    """Text safe inside a table cell: Markdown and HTML escaped, pipes escaped, line breaks as <br>."""
+    return markdown_text(text, cell=True)
 
 
 def code(text: str) -> str:
-    return f"`{cell(text)}`" if text else ""
+    """Code inside a table cell."""
+    return markdown_code(text, cell=True)
 
 
 def table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
@@ -29,13 +33,13 @@ def table(headers: list[str], aligns: str, rows: list[list[str]]) -> list[str]:
 
 def heading(result: GradResult, digits: int) -> list[str]:
     source = result.tape.source.text.strip()
-    point = ", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items())
+    point = markdown_text(", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items()))
     if "\n" in source:
-        lines = ["```", source, "```", ""]
+        lines = [*markdown_fence(source), ""]
         if point:
             lines.append(f"at {point}")
     else:
-        lines = [f"{code(source)}" + (f" at {point}" if point else "")]
+        lines = [f"{markdown_code(source)}" + (f" at {point}" if point else "")]
     return lines
 
 
@@ -43,7 +47,7 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
     tape, bp = result.tape, result.backprop
     out = result.output_label
     lines = heading(result, digits)
-    lines += ["", f"**Gates:** forward values, then gradients flowing back from {out}", ""]
+    lines += ["", f"**Gates:** forward values, then gradients flowing back from {cell(out)}", ""]
     uses = fanout(tape)
     rows = []
     for i, node in enumerate(tape.nodes):
@@ -70,11 +74,11 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
             cell(pattern(tape, i, uses)),
         ])  # fmt: skip
     lines += table(
-        ["node", "gate", "value", f"upstream ∂{out}/∂node", "local ∂node/∂input", "downstream", "pattern"],
+        ["node", "gate", "value", f"upstream ∂{cell(out)}/∂node", "local ∂node/∂input", "downstream", "pattern"],
         "llrrlll",
         rows,
     )
-    lines += ["", f"**Gradients of {out}, checked**", ""]
+    lines += ["", f"**Gradients of {cell(out)}, checked**", ""]
     rows = []
     for v in result.variables:
         derivative = v.derivative if isinstance(v.derivative, str) else None
@@ -86,10 +90,10 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
             fmt(v.symbolic, digits),
             fmt(v.forward, digits),
             fmt(v.numeric, digits),
-            verdict(result, v),
+            cell(verdict(result, v)),
         ])  # fmt: skip
     lines += table(
-        ["variable", "value", f"∂{out}/∂variable (backprop)", "symbolic derivative (SymPy)", "SymPy",
+        ["variable", "value", f"∂{cell(out)}/∂variable (backprop)", "symbolic derivative (SymPy)", "SymPy",
          "forward mode", "numeric", "check"],
         "lrrlrrrl",
         rows,
@@ -99,9 +103,17 @@ def markdown_report(result: GradResult, digits: int = DEFAULT_DIGITS, explanatio
         notes.append(f"SymPy check {result.symbolic.state}: {result.symbolic.reason}")
     if notes:
         lines += [""] + [f"- {cell(n)}" for n in notes]
-    lines += ["", f"**{out} = {fmt(result.value, digits)}** — {overall(result)}"]
+    lines += ["", f"**{cell(out)} = {fmt(result.value, digits)}** — {cell(overall(result))}"]
     if explanation is not None:
         from .explain import explanation_text
 
-        lines += ["", "**Chain rule, path by path**", "", "```text", explanation_text(explanation, digits), "```"]
+        chain = explanation_text(explanation, digits)
+        lines += ["", "**Chain rule, path by path**", "", *markdown_fence(chain, "text")]
     return "\n".join(lines)
+
+
+def answers_markdown(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGITS) -> str:
+    """The judged answers, and a descent step, as a Markdown list (after the report)."""
+    from .answers import brief_lines
+
+    return "\n".join(f"- {markdown_text(line)}" for line in brief_lines(marks, step, digits).splitlines())

@@ -10,12 +10,8 @@ from __future__ import annotations
 from ..api import GradResult
 from ..tape import CONST, VAR
 from .dot import GRAPH_DIGITS, drawn, edges, glyph, title, uses
+from .escape import mermaid
 from .numbers import fmt
-
-
-def _text(text: str) -> str:
-    """Text safe inside a quoted Mermaid label."""
-    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
@@ -24,15 +20,15 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
     fan = uses(result)
     lines = [
         "flowchart LR",
-        f"  %% {_text(title(result))}",
-        f"  %% each edge: the value going forward, and the gradient ∂{_text(out)}/∂(edge) coming back",
+        f"  %% {mermaid(title(result))}",
+        f"  %% each edge: the value going forward, and the gradient ∂{mermaid(out)}/∂(edge) coming back",
     ]
     classes: dict[str, list[str]] = {"input": [], "gate": [], "const": [], "output": []}
     for i in drawn(result):
         node = tape.nodes[i]
-        name = _text(node.label)
+        name = mermaid(node.label)
         if node.kind == VAR:
-            extra = f"<br/>{fan[i]} uses: grad sum {_text(fmt(bp.grads[i], digits))}" if fan[i] > 1 else ""
+            extra = f"<br/>{fan[i]} uses: grad sum {mermaid(fmt(bp.grads[i], digits))}" if fan[i] > 1 else ""
             lines.append(f'  n{i}(["{name}{extra}"])')
             classes["input"].append(f"n{i}")
         elif node.kind == CONST:
@@ -40,9 +36,9 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
             classes["const"].append(f"n{i}")
         else:
             # one line: a circle is sized by its label's width, and a second line would spill out
-            lines.append(f'  n{i}(("{_text(glyph(result, i))} {name}"))')
+            lines.append(f'  n{i}(("{mermaid(glyph(result, i))} {name}"))')
             classes["gate"].append(f"n{i}")
-    lines.append(f'  out["{_text(out)}"]')
+    lines.append(f'  out["{mermaid(out)}"]')
     classes["output"].append("out")
     faint = []
     for k, e in enumerate(edges(result)):
@@ -51,9 +47,9 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
             lines.append(f"  n{e.src} --> {dst}")
             faint.append(str(k))
             continue
-        label = f"value {_text(fmt(e.value, digits))}"
+        label = f"value {mermaid(fmt(e.value, digits))}"
         if e.gradient is not None:
-            label += f"<br/>grad {_text(fmt(e.gradient, digits))}"
+            label += f"<br/>grad {mermaid(fmt(e.gradient, digits))}"
         lines.append(f'  n{e.src} -- "{label}" --> {dst}')
     lines += [
         "  classDef input fill:#eef4ff,stroke:#4a6fa5",

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..api import AGREE, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..tape import CONST, GATE
+from .escape import terminal
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
 from .words import kink_notes, overall, verdict
@@ -26,18 +27,24 @@ MAX_GATE_ROWS = 200
 Row = TypeVar("Row")
 
 
+def safe_text(text: str, style: str = "") -> Text:
+    """Text for the terminal that may hold the user's: never markup, and its control characters spelled out."""
+    return Text(terminal(text, keep="\n"), style=style)
+
+
 class PlainTable(Table):
-    """A rich Table whose string title and cells are plain text, never markup.
+    """A rich Table whose string title and cells are plain text (:func:`safe_text`), never markup.
 
     They hold the user's formulas and names: ``r = [a, b]`` is a list, which
-    rich would otherwise read as a style tag and drop, on any console.
+    rich would otherwise read as a style tag and drop, on any console; a
+    problem's name in an answer file could hold an escape sequence.
     """
 
     def __init__(self, *headers: Any, title: str | Text | None = None, **options: Any) -> None:
-        super().__init__(*headers, title=Text(title) if isinstance(title, str) else title, **options)
+        super().__init__(*headers, title=safe_text(title) if isinstance(title, str) else title, **options)
 
     def add_row(self, *renderables: RenderableType | None, style: Any = None, end_section: bool = False) -> None:
-        cells = [Text(cell) if isinstance(cell, str) else cell for cell in renderables]
+        cells = [safe_text(cell) if isinstance(cell, str) else cell for cell in renderables]
         super().add_row(*cells, style=style, end_section=end_section)
 
 
@@ -163,13 +170,13 @@ def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.
 
 
 def notes(result: GradResult) -> list[RenderableType]:
-    lines: list[RenderableType] = [Text(line, style="yellow") for line in kink_notes(result)]
+    lines: list[RenderableType] = [safe_text(line, style="yellow") for line in kink_notes(result)]
     for v in result.variables:
         for note in v.notes:  # e.g. a central difference that changes with its step
-            lines.append(Text(f"{v.name}: {note}", style="yellow"))
+            lines.append(safe_text(f"{v.name}: {note}", style="yellow"))
     sym = result.symbolic
     if sym.state in ("skipped", "partial"):
-        lines.append(Text(f"SymPy check {sym.state}: {sym.reason}", style="yellow"))
+        lines.append(safe_text(f"SymPy check {sym.state}: {sym.reason}", style="yellow"))
     d = result.directional
     if d is not None:
         style = "green" if d["agree"] else "bold red"
