@@ -26,7 +26,7 @@ from . import __version__
 from .budget import Interrupted
 from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT
 from .errors import GradcalcError, Source
-from .files import STDERR, STDOUT, OutputError, guard_standard_streams, stream_failure
+from .files import READER_GONE, STDERR, STDOUT, OutputError, guard_standard_streams, stream_failure
 
 if TYPE_CHECKING:
     from typer._click import Command, Context
@@ -175,6 +175,8 @@ def _output_failed(exc: OutputError, as_json: bool) -> int:
     from .render.escape import terminal  # a file's name is the user's text
 
     exc.said = True
+    if exc.where == STDOUT and exc.reason == READER_GONE:
+        return EXIT_OUTPUT  # `gradcalc ... | head`: the reader has what it wanted; say nothing, as Unix tools do
     if exc.where == STDOUT:
         order = [STDERR]
     elif exc.where == STDERR:

@@ -30,6 +30,9 @@ STDOUT = "standard output"
 STDERR = "standard error"
 
 
+READER_GONE = "the reader closed the pipe"  # EPIPE: `gradcalc ... | head`, said by nobody
+
+
 class OutputError(Exception):
     """Output could not be written: to standard output, standard error, or a file."""
 
@@ -62,7 +65,7 @@ def reason(exc: OSError, path: Path | None = None) -> str:
     if code == errno.EISDIR:
         return "it is a directory"
     if code == errno.EPIPE:
-        return "the reader closed the pipe"
+        return READER_GONE
     if code == errno.EBADF:
         return "it is closed"
     return exc.strerror or str(exc)

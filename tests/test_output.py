@@ -103,7 +103,7 @@ def test_a_reader_gone_away_is_exit_4() -> None:
     finally:
         os.close(write)
     assert r.exit_code == EXIT_OUTPUT
-    assert r.stderr == "error: could not write standard output: the reader closed the pipe\n"
+    assert r.stderr == ""  # quiet, as Unix tools are when the reader has what it wanted
 
 
 # ---------------------------------------------------------------------------
