@@ -177,6 +177,8 @@ def _output_failed(exc: OutputError, as_json: bool) -> int:
     exc.said = True
     if exc.where == STDOUT and exc.reason == READER_GONE:
         return EXIT_OUTPUT  # `gradcalc ... | head`: the reader has what it wanted; say nothing, as Unix tools do
+    if exc.where == STDERR and as_json:
+        return EXIT_OUTPUT  # standard output holds one JSON document; a line after it would break its readers
     if exc.where == STDOUT:
         order = [STDERR]
     elif exc.where == STDERR:
