@@ -88,7 +88,7 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option("--version", "-V", "-v", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """gradcalc: see backpropagation, and trust the numbers."""
@@ -243,6 +243,9 @@ def _shield_formulas(args: list[str]) -> list[str]:
     """
     shielded = []
     for k, arg in enumerate(args):
+        if k == 0 and arg in ("-v", "-V"):  # gradcalc -v: the version, before any command
+            shielded.append(arg)
+            continue
         if (
             len(arg) > 1
             and arg[0] == "-"

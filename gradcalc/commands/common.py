@@ -56,6 +56,7 @@ TieOpt = Annotated[
     str,
     typer.Option(
         "--tie",
+        metavar="[split|first|all]",
         help="Gradient at a max/min tie: split (evenly, as PyTorch and JAX), first, or all (CS231n's indicator).",
     ),
 ]

@@ -54,15 +54,16 @@ def grad(
     digits: DigitsOpt = 6,
     output_format: Annotated[
         str,
-        typer.Option("--format", help="table, json (the same as --json), markdown (tables for notes and issues) "
+        typer.Option("--format", metavar="[table|json|markdown|latex]", help="table, json (the same as --json), markdown (tables for notes and issues) "
                      "or latex (the symbolic derivatives and the gradient table, for a write-up)."),
     ] = "table",
     explain: Annotated[
         bool, typer.Option("--explain", help="Write out the chain rule for each variable, path by path.")
     ] = False,
     # Homework: answers judged to the digits given (see gradcalc/answers.py), one step of descent.
-    expect_value: Annotated[str | None, typer.Option(
-        "--expect-value", metavar="NUM", help="Your answer for the output's value, judged to the digits given.",
+    expect_value: Annotated[list[str] | None, typer.Option(
+        "--expect-value", metavar="NUM", help="Your answer for the output's value, judged to the digits given "
+        "(once: the output has one value).",
         show_default=False)] = None,
     expect_grad: Annotated[list[str] | None, typer.Option(
         "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable); one element of a "
@@ -113,7 +114,14 @@ def grad(
             from ..step import descent_step
             from .homework_options import how_to_ask, parse_expectations, parse_params
 
-            answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
+            if expect_value and len(expect_value) > 1:
+                raise GradcalcError(
+                    f"--expect-value is given {len(expect_value)} times ({', '.join(expect_value)})",
+                    kind="usage",
+                    hint="the output has one value: give --expect-value once",
+                )
+            answers = parse_expectations(expect_value[0] if expect_value else None, expect_grad or [], expect or [],
+                                         expect_upstream or [])
             step_params = parse_params(params, lr)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
         result = gradient(

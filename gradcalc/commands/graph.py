@@ -40,6 +40,7 @@ def graph(
         str | None,
         typer.Option(
             "--format",
+            metavar="[dot|svg|png|mermaid]",
             help="dot (Graphviz text, needs nothing installed), svg or png (drawn by Graphviz's dot), "
             "or mermaid (flowchart LR, pastes into Markdown). Default: from --output's suffix, else dot.",
             show_default=False,

@@ -42,6 +42,7 @@ def trace(
         str | None,
         typer.Option(
             "--mode",
+            metavar="[forward|reverse]",
             help="forward (tangents, seeded on --seed) or reverse (adjoints). Default: forward when --seed "
             "is given, else reverse.",
             show_default=False,

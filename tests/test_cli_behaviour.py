@@ -1,0 +1,41 @@
+"""A command line that behaves like one: versions, choices in --help, options given twice."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import cli
+
+import gradcalc
+
+
+@pytest.mark.parametrize("flag", ["-v", "-V", "--version"])
+def test_version_flags(flag: str) -> None:
+    run = cli(flag)
+    assert (run.exit_code, run.stdout) == (0, f"gradcalc {gradcalc.__version__}\n")
+
+
+def test_a_formula_that_starts_with_minus_v_is_still_a_formula() -> None:
+    doc = cli("grad", "-v", "v=2", "--json", "--no-symbolic").json()
+    assert (doc["value"], doc["gradients"]) == (-2.0, {"v": -1.0})
+
+
+@pytest.mark.parametrize(
+    ("command", "choices"),
+    [
+        ("grad", ["[split|first|all]", "[table|json|markdown|latex]"]),
+        ("trace", ["[forward|reverse]", "[split|first|all]"]),
+        ("graph", ["[dot|svg|png|mermaid]"]),
+        ("jacobian", ["[split|first|all]"]),
+    ],
+)
+def test_enumerated_options_list_their_choices_in_help(command: str, choices: list[str]) -> None:
+    text = " ".join(cli(command, "--help").stdout.split())
+    for choice in choices:
+        assert choice in text, (command, choice)
+
+
+def test_expect_value_twice_is_an_error_not_the_last_one() -> None:
+    run = cli("grad", "x*2", "x=1", "--expect-value", "2", "--expect-value", "3")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: --expect-value is given 2 times (2, 3)")
+    assert cli("grad", "x*2", "x=1", "--expect-value", "2", "--no-symbolic").exit_code == 0
