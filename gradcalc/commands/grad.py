@@ -54,7 +54,8 @@ def grad(
     digits: DigitsOpt = 6,
     output_format: Annotated[
         str,
-        typer.Option("--format", metavar="[table|json|markdown|latex]", help="table, json (the same as --json), markdown (tables for notes and issues) "
+        typer.Option("--format", metavar="[table|json|markdown|latex]",
+                     help="table, json (the same as --json), markdown (tables for notes and issues) "
                      "or latex (the symbolic derivatives and the gradient table, for a write-up)."),
     ] = "table",
     explain: Annotated[
