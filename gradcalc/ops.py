@@ -674,6 +674,9 @@ def _calls() -> dict[str, tuple[Op, ...]]:
 
 # What the user may call: each name, and the rows it means (log: one argument, or two with a base).
 CALLS: dict[str, tuple[Op, ...]] = _calls()
+_BY_CALL: dict[tuple[str, int], Op] = {
+    (name, op.arity): op for name, ops in CALLS.items() for op in reversed(ops) if op.arity > 0
+}
 # Each callable name and the op it means with its usual number of arguments.
 FUNCTIONS: dict[str, str] = {name: ops[0].name for name, ops in CALLS.items()}
 # The infix operators of the parser's chart and the op each means.
@@ -689,6 +692,9 @@ def takes(op: Op, n: int) -> bool:
 
 def call_op(name: str, n: int) -> Op | None:
     """The row that ``name(...)`` with ``n`` arguments means, or None when no row of that name takes ``n``."""
+    op = _BY_CALL.get((name, n))  # the common case, one lookup: a large formula makes many calls
+    if op is not None:
+        return op
     return next((op for op in CALLS.get(name, ()) if takes(op, n)), None)
 
 
