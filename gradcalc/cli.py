@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # The commands, in the order `gradcalc --help` lists them; each is the module of
 # its name in gradcalc/commands/, with a typer app of that one command.
-COMMANDS = ("check", "descend", "grad", "graph", "jacobian", "trace")
+COMMANDS = ("check", "descend", "grad", "graph", "hessian", "jacobian", "trace")
 
 
 class _LazyGroup(TyperGroup):

@@ -59,7 +59,7 @@ class JacobianResult:
 
 
 def jacobian(
-    formula: str | Program,
+    formula: str | Program | Tape,
     values: Mapping[str, Any] | None = None,
     *,
     numeric: bool = True,

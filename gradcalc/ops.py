@@ -273,6 +273,9 @@ class Op:
     branch: Callable[[Math, Values], Any] | None = None
     # Why input k's local gradient is undefined (NaN) at these inputs, when it can be: said instead of a failure.
     undefined: Callable[[Math, Values, int], str | None] | None = None
+    # The local gradient as a formula that computes it, where ``grad_text`` is a notation ([x > 0]): what the
+    # gradient graph (gradcalc.gradgraph) builds from; sign(relu(a)) is relu's 1 for a > 0 and 0 at 0 and below.
+    grad_formula: tuple[str, ...] = ()
     vjp: Callable[[Math, Any, Values, Any], tuple[Any, ...]] | None = None  # (m, g, inputs, out)
     jvp: Callable[[Math, Values, Values, Any], Any] | None = None  # (m, tangents, inputs, out)
     rule: str = ""  # how a structural gate hands back gradients, for tables
@@ -532,11 +535,13 @@ ROWS: tuple[Op, ...] = (
        "1000; PyTorch switches to x above 20)", torch="torch.nn.functional.softplus"),
     Op("relu", 1, lambda m, a: m.relu(a), lambda m, xs, out: (m.step(xs[0]),),
        ew(lambda sp, a: sp.Max(0, a)), calls=("relu",), pattern="relu gates", grad_text=("[{a} > 0]",),
+       grad_formula=("sign(relu(a))",),
        kink=_at_zero("relu at 0: local gradient taken as 0 (PyTorch, JAX)"), smooth=((0.2, 2.0),), branch=_sign_branch,
        convention="at 0 the local gradient is 0 (PyTorch, JAX)", torch="torch.relu"),
     Op("leaky_relu", 1, lambda m, a: m.where(a > 0, a, LEAKY_SLOPE * a),
        lambda m, xs, out: (m.where(xs[0] > 0, 1.0, LEAKY_SLOPE),), ew(_sym_leaky), calls=("leaky_relu",),
        pattern="leaky_relu gates, 0.01 below 0", grad_text=("(1 if {a} > 0, else 0.01)",),
+       grad_formula=("0.01 + 0.99*sign(relu(a))",),
        kink=_at_zero("leaky_relu at 0: local gradient taken as 0.01 (PyTorch)"), smooth=((0.2, 2.0),),
        branch=_sign_branch,
        convention="x for x > 0, else 0.01·x (PyTorch's default slope); at 0 the local gradient is 0.01 (PyTorch)",
@@ -544,6 +549,7 @@ ROWS: tuple[Op, ...] = (
     Op("elu", 1, lambda m, a: m.where(a > 0, a, m.expm1(m.where(a > 0, 0.0, a))),
        lambda m, xs, out: (m.where(xs[0] > 0, 1.0, out + 1.0),), ew(_sym_elu), calls=("elu",),
        pattern="elu gates, eˣ below 0", grad_text=("(1 if {a} > 0, else exp({a}))",), smooth=((0.2, 2.0),),
+       grad_formula=("sign(relu(a)) + (1 - sign(relu(a)))*exp(min(a, 0))",),
        convention="x for x > 0, else eˣ − 1 (α = 1, PyTorch's default); smooth at 0, where its slope is 1",
        torch="torch.nn.functional.elu"),
     Op("abs", 1, lambda m, a: m.abs(a), lambda m, xs, out: (m.sign(xs[0]),),
@@ -558,10 +564,12 @@ ROWS: tuple[Op, ...] = (
        torch="torch.sign"),
     Op("max", -1, lambda m, *xs: m.maximum(xs), lambda m, xs, out: m.tie_locals(xs, out),
        ew(lambda sp, *a: sp.Max(*a)), calls=("max",), pattern="max routes", grad_text=("[{x} is the max]",),
+       grad_formula=("(1 + sign(a - b))/2", "(1 - sign(a - b))/2"),  # two inputs, a tie split evenly
        kink=_tie_note("max"), smooth=((-2, -1), (1, 2)), params=("a", "b"), branch=_order_branch,
        convention="a tie splits the gradient evenly (--tie first|all to change)", torch="torch.maximum"),
     Op("min", -1, lambda m, *xs: m.minimum(xs), lambda m, xs, out: m.tie_locals(xs, out),
        ew(lambda sp, *a: sp.Min(*a)), calls=("min",), pattern="min routes", grad_text=("[{x} is the min]",),
+       grad_formula=("(1 - sign(a - b))/2", "(1 + sign(a - b))/2"),
        kink=_tie_note("min"), smooth=((-2, -1), (1, 2)), params=("a", "b"), branch=_order_branch,
        convention="a tie splits the gradient evenly (--tie first|all to change)", torch="torch.minimum"),
 )

@@ -146,3 +146,25 @@ def _evaluate(sp: Any, d: Any, subs: Mapping[Any, Any]) -> float | None:
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
     return f if math.isfinite(f) else None
+
+
+def second_derivatives(tape: Tape, point: Mapping[str, Any], names: list[str], emit: Callable[[dict[str, Any]], None],
+                       order: int = 2) -> None:
+    """SymPy's second derivatives ∂²f/∂a∂b for each pair of ``names`` (or, with one name and ``order``,
+    the derivatives of every order up to it), evaluated at ``point``, emitted one by one."""
+    import sympy as sp
+
+    expr, symbols = to_sympy(tape, point)
+    subs = {symbols[n]: sp.Float(float(point[n]), 30) for n in symbols}
+    if len(names) == 1 and order != 2:
+        d = expr
+        for k in range(1, order + 1):
+            d = sp.diff(d, symbols[names[0]])
+            emit({"order": k, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
+        return
+    for a in names:
+        da = sp.diff(expr, symbols[a])
+        for b in names:
+            d = sp.diff(da, symbols[b])
+            emit({"row": a, "col": b, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
+
