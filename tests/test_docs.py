@@ -105,8 +105,10 @@ def test_python_examples_run() -> None:
 # ---------------------------------------------------------------------------
 # Console transcripts of `gradcalc grad` are re-run and compared
 
-# `gradcalc grad ...`, optionally fed by `echo '...' |` and piped to `cat` or `jq`.
-RUNNABLE = re.compile(r"^(echo '[^']*' \| )?gradcalc (grad|hessian|jacobian|trace|check|graph|descend) [^|>]*(\| (cat|jq .*))?$")
+# `gradcalc COMMAND ...` (writing no file), optionally fed by `echo '...' |` and piped to `cat` or `jq`.
+RUNNABLE = re.compile(
+    r"^(echo '[^']*' \| )?gradcalc (grad|hessian|jacobian|trace|check|graph|descend) [^|>]*(\| (cat|jq .*))?$"
+)
 
 
 def transcripts() -> list[tuple[str, str, int]]:
