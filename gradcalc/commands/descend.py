@@ -203,6 +203,7 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
 
     from ..descend import thin
     from ..render.escape import terminal
+    from ..render.fit import Fitted
     from ..render.numbers import fmt
     from ..render.plot import loss_chart
     from ..render.table import make_console
@@ -226,7 +227,7 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     history.add_row("start", fmt(result.initial_loss, digits))
     for epoch, loss in thin(result.history):
         history.add_row(str(epoch), fmt(loss, digits))
-    console.print(history)
+    console.print(Fitted(history))
     if len(result.history) > 1:
         console.print(loss_chart(result.history, unit=unit))
     console.print("parameters:")
@@ -236,7 +237,7 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     params.add_column("learned", justify="right")
     for name, value in result.params.items():
         params.add_row(name, fmt(result.start[name], digits), fmt(value, digits))
-    console.print(params)
+    console.print(Fitted(params))
     if result.diverged:
         d = result.diverged
         where = f" (the first non-finite gate: {d.gate})" if d.gate else ""

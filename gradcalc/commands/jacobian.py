@@ -81,6 +81,7 @@ def _print(result: Any, digits: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from ..render.fit import Fitted
     from ..render.numbers import fmt
     from ..render.table import make_console
 
@@ -95,7 +96,7 @@ def _print(result: Any, digits: int) -> None:
     console = make_console()
     console.print(f"{out} = {fmt(result.value, digits)}")
     console.print(f"Jacobian ∂{out}/∂inputs: rows by reverse mode, checked column by column in forward mode")
-    console.print(table)
+    console.print(Fitted(table))
     parts = [("forward mode (columns)", result.agree_forward)]
     if result.numeric is not None:
         parts.append(("central differences", result.agree_numeric))

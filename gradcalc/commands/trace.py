@@ -104,6 +104,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich.table import Table
 
     from ..render.escape import terminal
+    from ..render.fit import Fitted
     from ..render.numbers import fmt
     from ..trace import FORWARD, bar, dot, v_name
 
@@ -122,7 +123,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
             table.add_column(header, justify=justify)  # type: ignore[arg-type]
         _add_rows(table, t.rows, lambda r: (r.name, r.label, r.expr, fmt(r.value, digits),
                                             f"{dot(r.index)} = {r.tangent_expr}", fmt(r.tangent, digits)))
-        parts.append(table)
+        parts.append(Fitted(table))
         parts.append(
             f"{out} = {v_name(t.output)} = {fmt(t.value, digits)};  "
             f"∂{out}/∂{t.seed} = {dot(t.output)} = {fmt(t.derivative, digits)}"
@@ -138,9 +139,9 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
         adjoint.add_column(header, justify=justify)  # type: ignore[arg-type]
     _add_rows(adjoint, t.steps, lambda s: (bar(s.target), s.expr, fmt(s.value, digits)))
     parts += [
-        primal,
+        Fitted(primal),
         f"Adjoint trace (reverse pass): v̄ = ∂{out}/∂v, accumulated backwards, one step per edge",
-        adjoint,
+        Fitted(adjoint),
     ]
     grads = ",  ".join(
         f"∂{out}/∂{r.label} = {bar(r.index)} = {fmt(r.adjoint, digits)}" for r in t.rows if r.index <= 0

@@ -14,6 +14,7 @@ from ..answers import Mark
 from ..diagnose import Chain
 from ..explain import Path
 from ..step import Step
+from .fit import Fitted
 from .numbers import DEFAULT_DIGITS, fmt, num
 from .table import PlainTable, safe_text
 
@@ -157,9 +158,9 @@ def homework_report(
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     parts: list[RenderableType] = []
     if marks:
-        parts += [answers_table(marks, digits, boxed), *explanations(marks, digits), answers_summary(marks)]
+        parts += [Fitted(answers_table(marks, digits, boxed)), *explanations(marks, digits), answers_summary(marks)]
     if step is not None:
-        parts.append(step_table(step, output, digits, boxed))
+        parts.append(Fitted(step_table(step, output, digits, boxed)))
     return Group(*parts)
 
 
@@ -283,7 +284,7 @@ def file_summary(report: FileReport) -> list[RenderableType]:
 
 def file_report(report: FileReport, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
-    parts: list[RenderableType] = [file_table(report, digits, boxed)]
+    parts: list[RenderableType] = [Fitted(file_table(report, digits, boxed))]
     for p in report.problems:
         parts += explanations(p.marks, digits, prefix=f"[{p.name}] ")
         parts += [safe_text(f"[{p.name}] warning: {w}", style="yellow") for w in p.warnings]

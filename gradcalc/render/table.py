@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rich import box
@@ -14,6 +15,7 @@ from ..api import AGREE, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from ..tape import CONST, GATE
 from .escape import terminal
+from .fit import Block, Fitted, cell_text
 from .numbers import DEFAULT_DIGITS, fmt
 from .patterns import fanout, pattern
 from .words import kink_notes, overall, verdict
@@ -48,27 +50,28 @@ class PlainTable(Table):
         super().add_row(*cells, style=style, end_section=end_section)
 
 
-def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
-    """One row per node in evaluation order (constants appear inside the gates)."""
+@dataclass(frozen=True)
+class GateRow:
+    """One row of the gate table, as the table and the narrow blocks show it."""
+
+    node: str
+    gate: str
+    value: str
+    upstream: str
+    local: str = ""
+    downstream: str = ""
+    pattern: str = ""
+
+
+def gate_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[GateRow | str]:
+    """The gate table's rows in evaluation order (constants appear inside the gates), or what a cut left out."""
     tape, bp = result.tape, result.backprop
-    out = result.output_label
-    table = PlainTable(
-        title=f"Gates: forward values, then gradients flowing back from {out}",
-        box=boxed,
-        title_justify="left",
-    )
-    table.add_column("node", style="bold")
-    table.add_column("gate")
-    table.add_column("value", justify="right", style="green")
-    table.add_column(f"upstream ∂{out}/∂node", justify="right", style="red")
-    table.add_column("local ∂node/∂input", justify="right")
-    table.add_column("downstream = upstream × local", justify="right", style="red")
-    table.add_column("pattern")
     uses = fanout(tape)
     shown, left_out = cut([i for i, node in enumerate(tape.nodes) if node.kind != CONST])
+    rows: list[GateRow | str] = []
     for i in shown:
         if i is None:
-            table.add_row("…", f"{left_out:,} more nodes (--json lists every node)", "", "", "", "", "")
+            rows.append(f"{left_out:,} more nodes (--json lists every node)")
             continue
         node = tape.nodes[i]
         upstream = fmt(bp.grads[i], digits) if bp.needs[i] else "—"
@@ -87,16 +90,51 @@ def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box 
         shape = _shape(result.values[i])
         if shape:
             gate += f"  ({shape})"
-        table.add_row(
-            node.label,
-            gate,
-            fmt(result.values[i], digits),
-            upstream,
-            local_cell,
-            down_cell,
-            pattern(tape, i, uses),
-        )
+        rows.append(GateRow(node.label, gate, fmt(result.values[i], digits), upstream, local_cell, down_cell,
+                            pattern(tape, i, uses)))
+    return rows
+
+
+def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    """One row per node in evaluation order (constants appear inside the gates)."""
+    out = result.output_label
+    table = PlainTable(
+        title=f"Gates: forward values, then gradients flowing back from {out}",
+        box=boxed,
+        title_justify="left",
+    )
+    table.add_column("node", style="bold")
+    table.add_column("gate")
+    table.add_column("value", justify="right", style="green")
+    table.add_column(f"upstream ∂{out}/∂node", justify="right", style="red")
+    table.add_column("local ∂node/∂input", justify="right")
+    table.add_column("downstream = upstream × local", justify="right", style="red")
+    table.add_column("pattern")
+    for row in gate_rows(result, digits):
+        if isinstance(row, str):
+            table.add_row("…", row, "", "", "", "", "")
+        else:
+            table.add_row(row.node, row.gate, row.value, row.upstream, row.local, row.downstream, row.pattern)
     return table
+
+
+def gate_blocks(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[Block]:
+    """The gate table for a narrow console: one block per node, its gate first, then what flows through it."""
+    blocks = []
+    for row in gate_rows(result, digits):
+        if isinstance(row, str):
+            blocks.append(Block(f"… {row}", style=""))
+            continue
+        title = row.gate if row.gate != "input" else f"{row.node}  input"
+        fields = [f"value {row.value}", f"upstream {row.upstream}"]
+        if row.local:
+            fields.append("local " + cell_text(row.local))
+        if row.downstream:
+            fields.append("→ " + cell_text(row.downstream).replace("→ ", ""))
+        if row.pattern != "input":
+            fields.append(row.pattern)
+        blocks.append(Block(title, fields))
+    return blocks
 
 
 def cut(
@@ -134,39 +172,56 @@ def _shape(value: object) -> str:
     return "×".join(map(str, shape)) if shape else ""
 
 
+def gradient_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[list[str | Text] | str]:
+    """The gradient table's rows (variable, value, backprop, derivative, SymPy, forward, numeric, verdict), or a cut."""
+    rows: list[list[str | Text] | str] = []
+    # A long table keeps its ends, and every variable whose check does not simply agree.
+    shown, left_out = cut(result.variables, keep=lambda v: v.status != AGREE)
+    for v in shown:
+        if v is None:
+            rows.append(f"{left_out:,} more variables: --brief or --json lists them")
+            continue
+        derivative = _derivative_text(v.derivative)
+        if len(derivative) > 3 * DERIVATIVE_WIDTH:
+            derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
+        text = verdict(result, v)
+        rows.append([v.name, fmt(v.value, digits), fmt(v.gradient, digits), derivative, fmt(v.symbolic, digits),
+                     fmt(v.forward, digits), fmt(v.numeric, digits), Text(text, style=VERDICT_STYLE[text[0]])])
+    return rows
+
+
 def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     out = result.output_label
     table = PlainTable(title=f"Gradients of {out}, checked", box=boxed, title_justify="left")
     table.add_column("variable", style="bold")
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂variable (backprop)", justify="right", style="bold red")
-    table.add_column("symbolic derivative (SymPy)", max_width=DERIVATIVE_WIDTH)
+    table.add_column("symbolic derivative (SymPy)", max_width=DERIVATIVE_WIDTH, overflow="fold")
     table.add_column("SymPy", justify="right")
     table.add_column("forward mode", justify="right")
     table.add_column("numeric", justify="right")
     table.add_column("check")
-    # A long table keeps its ends, and every variable whose check does not simply agree.
-    shown, left_out = cut(result.variables, keep=lambda v: v.status != AGREE)
-    for v in shown:
-        if v is None:
-            table.add_row("…", "", "", f"{left_out:,} more variables: --brief or --json lists them")
-            continue
-        derivative = _derivative_text(v.derivative)
-        if len(derivative) > 3 * DERIVATIVE_WIDTH:
-            derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
-        text = verdict(result, v)
-        verdict_cell = Text(text, style=VERDICT_STYLE[text[0]])
-        table.add_row(
-            v.name,
-            fmt(v.value, digits),
-            fmt(v.gradient, digits),
-            derivative,
-            fmt(v.symbolic, digits),
-            fmt(v.forward, digits),
-            fmt(v.numeric, digits),
-            verdict_cell,
-        )
+    for row in gradient_rows(result, digits):
+        if isinstance(row, str):
+            table.add_row("…", "", "", row)
+        else:
+            table.add_row(*row)
     return table
+
+
+def gradient_blocks(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[Block]:
+    """The gradient table for a narrow console: one block per variable, SymPy's derivative last."""
+    out = result.output_label
+    blocks = []
+    for row in gradient_rows(result, digits):
+        if isinstance(row, str):
+            blocks.append(Block(f"… {row}", style=""))
+            continue
+        name, value, grad, derivative, symbolic, forward, numeric, check = map(cell_text, row)
+        fields = [f"value {value}", f"backprop ∂{out}/∂{name} {grad}", f"SymPy {symbolic}", f"forward mode {forward}",
+                  f"numeric {numeric}", check]
+        blocks.append(Block(name, fields, tail=[f"SymPy's derivative: {derivative}"]))
+    return blocks
 
 
 def notes(result: GradResult) -> list[RenderableType]:
@@ -205,8 +260,8 @@ def summary(result: GradResult, digits: int = DEFAULT_DIGITS) -> Text:
 def full_report(result: GradResult, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     return Group(
-        gate_table(result, digits, boxed),
-        gradient_table(result, digits, boxed),
+        Fitted(gate_table(result, digits, boxed), lambda: gate_blocks(result, digits)),
+        Fitted(gradient_table(result, digits, boxed), lambda: gradient_blocks(result, digits)),
         *notes(result),
         summary(result, digits),
     )
