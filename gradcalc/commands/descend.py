@@ -57,7 +57,9 @@ def descend(
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write the loss curve as a PNG file.", show_default=False)
+        Path | None,
+        typer.Option("--plot", help="Write the loss curve to FILE.png or FILE.svg (the suffix picks the format).",
+                     show_default=False),
     ] = None,
     file: FileOpt = None,
     as_json: JsonOpt = False,
@@ -81,6 +83,7 @@ def descend(
     from ..values import parse_assignments
 
     try:
+        plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
         dataset = None
@@ -94,9 +97,6 @@ def descend(
             except UnicodeDecodeError:
                 raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
             dataset = read_csv(csv_text, str(data))
-        if plot is not None and str(plot) == "-":
-            raise GradcalcError("--plot - would mix the PNG with the report on standard output", kind="usage",
-                                hint="give --plot a file name, e.g. --plot loss.png")
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
         _check_schedule(data is not None, steps, batch_size, epochs)
         schedule = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}  # else the library's
@@ -108,15 +108,34 @@ def descend(
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if plot is not None:
-        from ..render.plot import loss_png
+    if plot is not None and plot_kind is not None:
+        from ..render.plot import loss_picture
 
-        write_file(plot, loss_png(result.history or [result.initial_loss], unit=_unit(result)), as_json)
+        write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], _unit(result)), as_json)
     if as_json:
         emit_json(_doc(result))
     else:
         _print(result, digits, plot)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
+
+
+def _plot_kind(plot: Path | None) -> str | None:
+    """The picture format --plot's file name asks for: .png or .svg; anything else is refused."""
+    if plot is None:
+        return None
+    from ..render.plot import PLOT_SUFFIXES
+
+    if str(plot) == "-":
+        raise GradcalcError("--plot - would mix the picture with the report on standard output", kind="usage",
+                            hint="give --plot a file name, e.g. --plot loss.png")
+    kind = PLOT_SUFFIXES.get(plot.suffix.lower())
+    if kind is None:
+        from ..render.escape import terminal
+
+        raise GradcalcError(f"--plot {terminal(str(plot))}: the file name must end in "
+                            f"{' or '.join(PLOT_SUFFIXES)}, which says the picture's format", kind="usage",
+                            hint="e.g. --plot loss.png or --plot loss.svg")
+    return kind
 
 
 def _check_schedule(with_data: bool, steps: int | None, batch_size: int | None, epochs: int | None) -> None:
