@@ -84,11 +84,23 @@ def _budget(value: float) -> float:
     return value
 
 
-OutputOpt = Annotated[
+# One meaning per flag in every command: --target NAME chooses a program's node, -o/--output FILE
+# says where the command's document goes.  (--output once chose the node in grad, trace, jacobian and
+# descend; a value without a suffix is refused with a hint, never silently written to a file.)
+TargetOpt = Annotated[
     str | None,
-    typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",
-                 show_default=False),
+    typer.Option("--target", metavar="NAME", help="In a program, the name whose result to take (default: the "
+                 "last statement).", show_default=False),
 ]
+OutputFileOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output, "
+                 "replacing it whole or not at all; its suffix says the format: .txt (tables), .json, and for "
+                 "grad .md and .tex.", show_default=False),
+]
+
+# The format each document file's name asks for.
+DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
 
 
 # ---------------------------------------------------------------------------
@@ -171,6 +183,11 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
+    if err.kind == "name" and err.message.startswith("--output "):
+        # The builder names the program's node by the flag that chose it before --target did
+        # (gradcalc.builder is the engine's, and its message is fixed there): say the flag the user gave.
+        err.message = "--target " + err.message.removeprefix("--output ")
+        err.args = (err.message,)
     if as_json:
         from ..render.escape import json_text
 
@@ -198,6 +215,74 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, as_json: bool) -
         else:
             typer.echo(err.render(), err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
+
+
+def document_format(path: Path | None, asked: str | None, known: tuple[str, ...] = ("table", "json")) -> str | None:
+    """The format of the report: the one ``asked`` for, or the one ``--output``'s file name asks for.
+
+    None when neither says (the command's default).  A file name with a suffix of no
+    format in ``known``, or of another format than the one asked for, is a usage
+    error, raised before any work.
+    """
+    if path is None or str(path) == "-":
+        return asked
+    from ..render.escape import terminal
+
+    shown = terminal(str(path))
+    suffixes = [k for k, v in DOCUMENT_SUFFIXES.items() if v in known]
+    if not path.suffix and path.name.isidentifier():
+        raise GradcalcError(
+            f"--output {shown}: --output names the file to write the report to, and {shown} has no suffix",
+            kind="usage",
+            hint=f"to take the result of the program's name {shown}, use --target {shown}; "
+            f"to write a file, end its name in {', '.join(suffixes)}",
+        )
+    named = DOCUMENT_SUFFIXES.get(path.suffix.lower())
+    if named is None or named not in known:
+        raise GradcalcError(
+            f"--output {shown}: the file name does not say which format to write",
+            kind="usage",
+            hint=f"end it in one of {', '.join(suffixes)}",
+        )
+    if asked is not None and asked != named:
+        raise GradcalcError(
+            f"--output {shown} asks for {named}, and the command line for {asked}",
+            kind="usage",
+            hint=f"name the file with {', '.join(k for k, v in DOCUMENT_SUFFIXES.items() if v == asked)}, "
+            "or drop the format option",
+        )
+    return named
+
+
+class report_to:
+    """Everything the report prints to standard output goes to ``path`` instead, written atomically at the end.
+
+    Nothing is written if the report fails; ``None`` or ``-`` leaves standard output as it is.
+    """
+
+    def __init__(self, path: Path | None, as_json: bool) -> None:
+        self.path = None if path is None or str(path) == "-" else path
+        self.as_json = as_json
+        self.saved: Any = None
+        self.report: Any = None
+
+    def __enter__(self) -> None:
+        if self.path is not None:
+            import io
+
+            self.saved = sys.stdout
+            self.report = sys.stdout = io.StringIO()  # not a terminal: the report is plain, as in a pipe
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if self.path is None:
+            return
+        text = self.report.getvalue()
+        sys.stdout = self.saved
+        if kind is None:
+            write_file(self.path, text, self.as_json)
+            from ..render.escape import terminal
+
+            typer.echo(f"wrote {terminal(str(self.path))}", err=True)
 
 
 def warn(messages: list[str]) -> None:

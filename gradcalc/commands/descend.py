@@ -14,12 +14,15 @@ from .common import (
     FileOpt,
     FormulaArg,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    document_format,
     emit_json,
     fail,
     read_source,
+    report_to,
     warn,
     write_file,
 )
@@ -64,7 +67,8 @@ def descend(
     file: FileOpt = None,
     as_json: JsonOpt = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
 ) -> None:
     """Gradient descent: learn parameters that make the formula (a loss) small.
@@ -83,6 +87,7 @@ def descend(
     from ..values import parse_assignments
 
     try:
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
@@ -103,7 +108,7 @@ def descend(
         with _progress(as_json) as tick:
             result = run(
                 text, given, lr=lr, params=chosen, data=dataset, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                tie=tie, output=output, name=name, progress=tick, **schedule,
+                tie=tie, output=target, name=name, progress=tick, **schedule,
             )
     except GradcalcError as err:
         fail(err, as_json)
@@ -112,10 +117,11 @@ def descend(
         from ..render.plot import loss_picture
 
         write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], _unit(result)), as_json)
-    if as_json:
-        emit_json(_doc(result))
-    else:
-        _print(result, digits, plot)
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(_doc(result))
+        else:
+            _print(result, digits, plot)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
 
 

@@ -13,6 +13,7 @@ from .common import (
     FileOpt,
     FormulaArg,
     FuseOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
     fail,
@@ -55,11 +56,7 @@ def graph(
                      "('-' or none: standard output); its suffix says the format: .dot or .gv, .svg, .png, .pdf, "
                      ".mmd.", show_default=False),
     ] = None,
-    target: Annotated[
-        str | None,
-        typer.Option("--target", help="In a program, the name whose graph to draw (default: the last).",
-                     show_default=False),
-    ] = None,
+    target: TargetOpt = None,
     tie: TieOpt = "split",
     fuse: FuseOpt = False,
     digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits on the edges.")] = 4,

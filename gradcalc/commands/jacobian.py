@@ -13,12 +13,15 @@ from .common import (
     FileOpt,
     FormulaArg,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    document_format,
     emit_json,
     fail,
     read_source,
+    report_to,
     warn,
 )
 
@@ -33,7 +36,8 @@ def jacobian(
     as_json: JsonOpt = False,
     no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central-difference check.")] = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
 ) -> None:
     """The Jacobian of a vector-valued formula: rows by reverse mode, columns by forward mode.
@@ -46,15 +50,17 @@ def jacobian(
     from ..values import parse_assignments
 
     try:
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, rest = read_source(formula, file, values or [])
-        result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=output, name=name)
+        result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=target, name=name)
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if as_json:
-        emit_json(_doc(result))
-    else:
-        _print(result, digits)
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(_doc(result))
+        else:
+            _print(result, digits)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 

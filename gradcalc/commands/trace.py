@@ -15,12 +15,15 @@ from .common import (
     FormulaArg,
     FuseOpt,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    document_format,
     emit_json,
     fail,
     read_source,
+    report_to,
     warn,
 )
 
@@ -55,7 +58,8 @@ def trace(
     ] = None,
     as_json: JsonOpt = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
 ) -> None:
@@ -72,6 +76,7 @@ def trace(
     from ..values import parse_assignments
 
     try:
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         chosen = mode if mode is not None else ("forward" if seed is not None else "reverse")
@@ -83,19 +88,20 @@ def trace(
             )
         text, name, rest = read_source(formula, file, values or [])
         result = compute(
-            text, parse_assignments(rest), mode=chosen, seed=seed, tie=tie, output=output, fuse=fuse, name=name
+            text, parse_assignments(rest), mode=chosen, seed=seed, tie=tie, output=target, fuse=fuse, name=name
         )
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if as_json:
-        emit_json(trace_doc(result))
-    else:
-        from ..render.table import make_console
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(trace_doc(result))
+        else:
+            from ..render.table import make_console
 
-        console = make_console()
-        for part in _report(result, digits, plain=not sys.stdout.isatty()):
-            console.print(part)
+            console = make_console()
+            for part in _report(result, digits, plain=not sys.stdout.isatty()):
+                console.print(part)
     raise typer.Exit(EXIT_OK)
 
 
