@@ -83,3 +83,50 @@ def test_a_mismatched_or_unknown_report_suffix_is_refused(
 def test_target_of_no_name_says_target() -> None:
     run = cli("grad", PROGRAM, "--target", "zz")
     assert run.exit_code == 2 and run.stderr.startswith("error: --target 'zz' is not a name in the program")
+
+
+# ---------------------------------------------------------------------------
+# Unknown options: click's "did you mean", though the commands let unknown options through as arguments
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [
+        (["grad", "x", "x=1", "--jsn"], "--json"),
+        (["grad", "x", "x=1", "--breif"], "--brief"),
+        (["grad", "--jsn", "x", "x=1"], "--json"),  # before the formula: an option, not the formula
+        (["trace", "x", "x=1", "--mdoe", "forward"], "--mode"),
+        (["descend", "(x-3)^2", "x=0", "--stpes", "3"], "--steps"),
+        (["graph", "x", "x=1", "--tagret", "x"], "--target"),
+    ],
+)
+def test_an_unknown_option_suggests_the_one_meant(args: list[str], meant: str) -> None:
+    run = cli(*args)
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: unknown option '--")
+    assert f"did you mean {meant}" in run.stderr
+    assert "NAME=VALUE" not in run.stderr
+
+
+def test_an_unknown_option_under_json_is_a_json_error() -> None:
+    run = cli("grad", "x", "x=1", "--jsn", "--json")
+    assert run.exit_code == 2
+    assert json.loads(run.stdout)["error"]["hint"] == "did you mean --json?"
+
+
+def test_a_formula_of_two_minuses_is_still_a_formula() -> None:
+    run = cli("grad", "--x", "x=1", "--brief", "--no-symbolic")
+    assert (run.exit_code, run.stdout) == (0, "f = 1\n∂f/∂x = 1\n")
+
+
+def test_an_unknown_option_before_the_command_suggests_the_commands_option() -> None:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from gradcalc.cli import main
+
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = main(["--breif"])
+    assert code == 2
+    assert "did you mean gradcalc grad --brief?" in err.getvalue()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -101,6 +102,52 @@ OutputFileOpt = Annotated[
 
 # The format each document file's name asks for.
 DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
+
+
+# ---------------------------------------------------------------------------
+# Unknown options
+
+# Option names longer than this are not compared ("did you mean"): the comparison stays cheap.
+MAX_OPTION_CHARS = 40
+# `--word` as a formula: --x is -(-x), a formula; a longer word after "--" is taken for an option.
+_OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*(=.*)?\Z", re.S)
+
+
+def option_names(command: Any) -> list[str]:
+    """The long option names of a click command, as typed: --json, --no-symbolic, ..."""
+    return [name for param in command.params for name in (*param.opts, *param.secondary_opts)
+            if name.startswith("--")]
+
+
+def close_options(given: str, names: list[str]) -> list[str]:
+    """The options ``given`` may be a misspelling of (difflib, as click suggests), nearest first."""
+    import difflib
+
+    word = given.split("=", 1)[0][:MAX_OPTION_CHARS]
+    return difflib.get_close_matches(word, [n for n in names if len(n) <= MAX_OPTION_CHARS], n=3, cutoff=0.6)
+
+
+def reject_unknown_options(ctx: typer.Context, formula: str | None, values: list[str]) -> None:
+    """An unknown ``--option`` among the arguments is a usage error that suggests the option meant.
+
+    The commands let unknown options through as arguments (a formula may start with '-'), so
+    click cannot say it; an unknown option in the formula's place would otherwise be read as the
+    formula, and the formula as a bad NAME=VALUE.
+    """
+    names = option_names(ctx.command)
+    args = [v for v in values if _OPTION_LIKE.match(v)]
+    if formula is not None and _OPTION_LIKE.match(formula) and (len(formula) > 3 or close_options(formula, names)):
+        args.insert(0, formula)
+    for arg in args:
+        from ..render.escape import terminal
+
+        near = close_options(arg, names)
+        raise GradcalcError(
+            f"unknown option {terminal(arg.split('=', 1)[0][:MAX_OPTION_CHARS])!r}",
+            kind="usage",
+            hint=(f"did you mean {' or '.join(near)}?" if near
+                  else f"see gradcalc {ctx.info_name} --help for its options"),
+        )
 
 
 # ---------------------------------------------------------------------------

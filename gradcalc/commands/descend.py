@@ -22,6 +22,7 @@ from .common import (
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
     report_to,
     warn,
     write_file,
@@ -32,6 +33,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def descend(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate α: each step moves p by −α·∂loss/∂p.")] = 0.1,
@@ -87,6 +89,7 @@ def descend(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])

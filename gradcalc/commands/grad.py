@@ -24,6 +24,7 @@ from .common import (
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
     report_to,
     warn,
 )
@@ -38,6 +39,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def grad(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -108,6 +110,7 @@ def grad(
     step: Any = None
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         _check_format(format_given, as_json)
         output_format = document_format(output_file, "json" if as_json else format_given, OUTPUT_FORMATS) or "table"
         as_json = output_format == "json"

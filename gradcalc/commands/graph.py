@@ -18,6 +18,7 @@ from .common import (
     ValuesArg,
     fail,
     read_source,
+    reject_unknown_options,
     warn,
     write_file,
 )
@@ -37,6 +38,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def graph(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -74,6 +76,7 @@ def graph(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         destination = output_file if output_file is not None else Path("-")
         to_stdout = str(destination) == "-"
         kind = _format(graph_format, None if to_stdout else destination)

@@ -21,6 +21,7 @@ from .common import (
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
     report_to,
     warn,
 )
@@ -30,6 +31,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def jacobian(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -50,6 +52,7 @@ def jacobian(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, rest = read_source(formula, file, values or [])
         result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=target, name=name)

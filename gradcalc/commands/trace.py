@@ -23,6 +23,7 @@ from .common import (
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
     report_to,
     warn,
 )
@@ -38,6 +39,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def trace(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -76,6 +78,7 @@ def trace(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
