@@ -130,3 +130,40 @@ def test_an_unknown_option_before_the_command_suggests_the_commands_option() -> 
         code = main(["--breif"])
     assert code == 2
     assert "did you mean gradcalc grad --brief?" in err.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# --color auto|always|never, and NO_COLOR / FORCE_COLOR for auto
+
+TABLES = {
+    "grad": ["grad", "x*y", "x=1", "y=2", "--no-symbolic"],
+    "jacobian": ["jacobian", "softmax(z)", "z=[1, 2, 0.5]"],
+    "trace": ["trace", "x*y", "x=1", "y=2"],
+    "descend": ["descend", "(x-3)^2", "x=0", "--steps", "2"],
+    "check": ["check", str(SAMPLES / "homework.toml")],
+}
+
+
+@pytest.mark.parametrize("command", sorted(TABLES))
+def test_color_always_colours_a_pipe_and_never_does_not(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert "\x1b[" not in cli(*TABLES[command], "--color", "never").stdout
+    assert "\x1b[" not in cli(*TABLES[command]).stdout  # auto: a pipe is plain
+    if command != "trace":  # the trace has no styled text, only tables
+        assert "\x1b[" in cli(*TABLES[command], "--color", "always").stdout
+
+
+def test_auto_follows_no_color_and_force_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in cli(*TABLES["grad"]).stdout
+    assert "\x1b[" not in cli(*TABLES["grad"], "--color", "never").stdout  # the flag beats the environment
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" in cli(*TABLES["grad"], "--color", "always").stdout
+
+
+def test_a_bad_color_is_a_usage_error() -> None:
+    run = cli(*TABLES["grad"], "--color", "sometimes")
+    assert run.exit_code == 2 and "--color must be one of auto, always, never" in run.stderr

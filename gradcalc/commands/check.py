@@ -9,10 +9,13 @@ import typer
 from ..errors import GradcalcError
 from . import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK
 from .common import (
+    ColorOpt,
     DigitsOpt,
     JsonOpt,
     OutputFileOpt,
     budget_option,
+    check_color,
+    console_for,
     document_format,
     emit_json,
     fail,
@@ -36,6 +39,7 @@ def check(
     ] = 30.0,
     digits: DigitsOpt = 6,
     output_file: OutputFileOpt = None,
+    color: ColorOpt = "auto",
 ) -> None:
     """Grade the answers in a TOML file: one row per answer, a summary per problem.
 
@@ -53,6 +57,7 @@ def check(
     from .homework_options import how_to_ask
 
     try:
+        color = check_color(color)
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, _ = read_source(None, path, [])
         report = grade_file(text, name, symbolic=sympy, ask=how_to_ask, symbolic_budget=symbolic_budget)
@@ -65,9 +70,7 @@ def check(
             emit_json(file_doc(report))
         else:
             from ..render.answers import file_report
-            from ..render.table import make_console
-
-            make_console().print(file_report(report, digits, plain=not sys.stdout.isatty()))
+            console_for(color).print(file_report(report, digits, plain=not sys.stdout.isatty()))
     if not as_json:
         for problem in report.errors:
             assert problem.error is not None

@@ -100,6 +100,39 @@ OutputFileOpt = Annotated[
                  "grad .md and .tex.", show_default=False),
 ]
 
+COLORS = ("auto", "always", "never")
+ColorOpt = Annotated[
+    str,
+    typer.Option("--color", metavar="[auto|always|never]", help="Colour in tables: auto (on a terminal, unless "
+                 "NO_COLOR is set; FORCE_COLOR turns it on in a pipe), always, or never."),
+]
+
+
+def check_color(color: str) -> str:
+    """The --color choice, with auto decided by NO_COLOR and FORCE_COLOR as rich reads them."""
+    if color not in COLORS:
+        raise GradcalcError(f"--color must be one of {', '.join(COLORS)}, not {color!r}", kind="usage")
+    if color == "auto" and os.environ.get("NO_COLOR", ""):
+        return "never"
+    if color == "auto" and os.environ.get("FORCE_COLOR", ""):
+        return "always"
+    return color
+
+
+def console_for(color: str) -> Any:
+    """The console of the tables (:func:`gradcalc.render.table.make_console`), coloured as --color says."""
+    from ..render.table import make_console
+
+    console = make_console()
+    if color == "auto":
+        return console
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=console.width, color_system="standard" if color == "always" else None,
+                   force_terminal=color == "always", no_color=color == "never", highlight=False, markup=False,
+                   emoji=False, soft_wrap=console.soft_wrap)
+
+
 # The format each document file's name asks for.
 DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
 

@@ -10,6 +10,7 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
@@ -18,6 +19,8 @@ from .common import (
     TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
     document_format,
     emit_json,
     fail,
@@ -72,6 +75,7 @@ def descend(
     target: TargetOpt = None,
     output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """Gradient descent: learn parameters that make the formula (a loss) small.
 
@@ -90,6 +94,7 @@ def descend(
 
     try:
         reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])
@@ -124,7 +129,7 @@ def descend(
         if as_json:
             emit_json(_doc(result))
         else:
-            _print(result, digits, plot)
+            _print(result, digits, plot, color)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
 
 
@@ -224,7 +229,7 @@ def _unit(result: Any) -> str:
     return "epoch" if result.data is not None else "step"
 
 
-def _print(result: Any, digits: int, plot: Path | None) -> None:
+def _print(result: Any, digits: int, plot: Path | None, color: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -233,9 +238,8 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     from ..render.escape import terminal
     from ..render.numbers import fmt
     from ..render.plot import loss_chart
-    from ..render.table import make_console
 
-    console = make_console()
+    console = console_for(color)
     plain = not sys.stdout.isatty()
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     per_epoch = -(-result.rows // result.batch_size)

@@ -10,6 +10,7 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
@@ -20,6 +21,8 @@ from .common import (
     TieOpt,
     ValuesArg,
     budget_option,
+    check_color,
+    console_for,
     document_format,
     emit_json,
     fail,
@@ -58,6 +61,7 @@ def grad(
     output_file: OutputFileOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
     format_given: Annotated[
         str | None,
         typer.Option("--format", metavar="[table|json|markdown|latex]",
@@ -111,6 +115,7 @@ def grad(
 
     try:
         reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
         _check_format(format_given, as_json)
         output_format = document_format(output_file, "json" if as_json else format_given, OUTPUT_FORMATS) or "table"
         as_json = output_format == "json"
@@ -158,12 +163,12 @@ def grad(
         explanation = explain_chain(result)
     with report_to(output_file, as_json):
         _report(result, output_format, brief, digits, explanation, marks, step,
-                None if no_symbolic else (symbolic_budget, started))
+                None if no_symbolic else (symbolic_budget, started), color)
     raise typer.Exit(EXIT_OK if result.ok and all(m.ok for m in marks) else EXIT_DISAGREE)
 
 
 def _report(result: "GradResult", output_format: str, brief: bool, digits: int, explanation: "Explanation | None",
-            marks: list[Any], step: Any, budget: tuple[float, float] | None) -> None:
+            marks: list[Any], step: Any, budget: tuple[float, float] | None, color: str) -> None:
     """The report in its format, on standard output."""
     as_json = output_format == "json"
     homework = bool(marks or step)
@@ -195,9 +200,9 @@ def _report(result: "GradResult", output_format: str, brief: bool, digits: int, 
         if marks or step:
             typer.echo(brief_lines(marks, step, digits))
     else:
-        from ..render.table import full_report, make_console
+        from ..render.table import full_report
 
-        console = make_console()
+        console = console_for(color)
         console.print(full_report(result, digits, plain=not sys.stdout.isatty()))
         if marks or step:
             console.print(homework_report(marks, step, result.output_label, digits, plain=not sys.stdout.isatty()))

@@ -9,6 +9,7 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
@@ -17,6 +18,8 @@ from .common import (
     TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
     document_format,
     emit_json,
     fail,
@@ -41,6 +44,7 @@ def jacobian(
     target: TargetOpt = None,
     output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """The Jacobian of a vector-valued formula: rows by reverse mode, columns by forward mode.
 
@@ -53,6 +57,7 @@ def jacobian(
 
     try:
         reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, rest = read_source(formula, file, values or [])
         result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=target, name=name)
@@ -63,7 +68,7 @@ def jacobian(
         if as_json:
             emit_json(_doc(result))
         else:
-            _print(result, digits)
+            _print(result, digits, color)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 
@@ -85,13 +90,12 @@ def _doc(result: Any) -> dict[str, Any]:
     }
 
 
-def _print(result: Any, digits: int) -> None:
+def _print(result: Any, digits: int, color: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from ..render.numbers import fmt
-    from ..render.table import make_console
 
     plain = not sys.stdout.isatty()
     out = result.tape.nodes[result.tape.output].label
@@ -101,7 +105,7 @@ def _print(result: Any, digits: int) -> None:
         table.add_column(label, justify="right")
     for label, row in zip(result.rows, result.reverse, strict=True):
         table.add_row(label, *[fmt(v, digits) for v in row])
-    console = make_console()
+    console = console_for(color)
     console.print(f"{out} = {fmt(result.value, digits)}")
     console.print(f"Jacobian ∂{out}/∂inputs: rows by reverse mode, checked column by column in forward mode")
     console.print(table)

@@ -10,6 +10,7 @@ from ..errors import GradcalcError
 from . import EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
@@ -19,6 +20,8 @@ from .common import (
     TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
     document_format,
     emit_json,
     fail,
@@ -64,6 +67,7 @@ def trace(
     output_file: OutputFileOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """The evaluation trace: inputs v₋₁, v₀, then one vᵢ per gate, with tangents or adjoints.
 
@@ -79,6 +83,7 @@ def trace(
 
     try:
         reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
         as_json = document_format(output_file, "json" if as_json else None) == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
@@ -100,9 +105,7 @@ def trace(
         if as_json:
             emit_json(trace_doc(result))
         else:
-            from ..render.table import make_console
-
-            console = make_console()
+            console = console_for(color)
             for part in _report(result, digits, plain=not sys.stdout.isatty()):
                 console.print(part)
     raise typer.Exit(EXIT_OK)
