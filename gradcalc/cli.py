@@ -134,7 +134,7 @@ def _run(args: list[str]) -> int:
             return EXIT_OK
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
-        err = GradcalcError(message, kind="usage", hint="see gradcalc --help")
+        err = GradcalcError(message, kind="usage", hint=_top_level_hint(exc) or "see gradcalc --help")
         if "--json" in args:
             typer.echo(json.dumps(err.to_json()))
         else:
@@ -162,6 +162,29 @@ def _run(args: list[str]) -> int:
             typer.echo(f"error: {message}", err=True)
         code = EXIT_INTERNAL
     return code if isinstance(code, int) else EXIT_OK
+
+
+def _top_level_hint(exc: Exception) -> str | None:
+    """For `gradcalc --breif`: the command options it may mean ("did you mean gradcalc grad --brief?").
+
+    Options belong to a command, after its name; gradcalc's own are only --help and --version,
+    so an unknown one before any command is looked for in each command's (a few dozen names).
+    """
+    ctx = getattr(exc, "ctx", None)
+    given = getattr(exc, "option_name", None)
+    if type(exc).__name__ != "NoSuchOption" or ctx is None or ctx.parent is not None or not given:
+        return None
+    from .commands.common import close_options, option_names
+
+    group = ctx.command
+    near = []
+    for name in COMMANDS:
+        command = group.get_command(ctx, name)
+        near += [(option, name) for option in close_options(given, option_names(command))]
+    if not near:
+        return None
+    shown = ", ".join(f"gradcalc {name} {option}" for option, name in near[:3])
+    return f"options go after the command: did you mean {shown}?"
 
 
 def _output_failed(exc: OutputError, as_json: bool) -> int:

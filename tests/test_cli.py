@@ -69,8 +69,8 @@ def test_tie_option() -> None:
     assert "--tie must be split, first or all" in bad.stderr
 
 
-def test_output_option_picks_a_name_of_the_program() -> None:
-    run = cli("grad", "a = 3; b = a*a; c = b + a", "-o", "b", "--brief", "--no-symbolic")
+def test_target_option_picks_a_name_of_the_program() -> None:
+    run = cli("grad", "a = 3; b = a*a; c = b + a", "--target", "b", "--brief", "--no-symbolic")
     assert (run.exit_code, run.stdout) == (0, "b = 9\n∂b/∂a = 6\n")
 
 

@@ -222,7 +222,7 @@ def test_without_graphviz_svg_exits_2_and_says_how_to_install(monkeypatch: pytes
 
 def test_bad_format_and_bad_input_exit_2_and_an_unwritable_file_4(tmp_path: Path) -> None:
     run = cli("graph", *EX3, "--format", "jpeg")
-    assert run.exit_code == 2 and "dot, svg, png, mermaid" in run.stderr
+    assert run.exit_code == 2 and "dot, svg, png, pdf, mermaid" in run.stderr
     run = cli("graph", "(x+y)*z", "x=-2")
     assert run.exit_code == 2 and "no value for y, z" in run.stderr
     run = cli("graph", *EX3, "-o", str(tmp_path / "missing" / "g.dot"))

@@ -275,7 +275,7 @@ def test_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     run = cli("graph", *EX3, "-o", "-", "--format", "mermaid")
     assert run.exit_code == 0 and run.stdout.startswith("flowchart LR")
     run = cli("descend", "(x-3)^2", "x=0", "--steps", "3", "--plot", "-")
-    assert run.exit_code == 2 and "--plot - would mix the PNG with the report" in run.stderr
+    assert run.exit_code == 2 and "--plot - would mix the picture with the report" in run.stderr
 
 
 def test_the_readme_documents_exit_code_4() -> None:

@@ -170,17 +170,17 @@ def test_later_statements_see_the_newest_binding() -> None:
     assert (r.output_label, r.value, r.gradients) == ("e", 24.0, {"c": 14.0})
 
 
-def test_output_option_picks_a_named_intermediate() -> None:
-    run = cli("grad", MICROGRAD, "--output", "z", "--brief", "--no-symbolic")
+def test_target_option_picks_a_named_intermediate() -> None:
+    run = cli("grad", MICROGRAD, "--target", "z", "--brief", "--no-symbolic")
     assert (run.exit_code, run.stdout) == (0, "z = -10\n∂z/∂x = 3\n")
-    run = cli("grad", "c = 3; d = 2*c; c = c + 1; e = c*d", "--output", "c", "--brief", "--no-symbolic")
+    run = cli("grad", "c = 3; d = 2*c; c = c + 1; e = c*d", "--target", "c", "--brief", "--no-symbolic")
     assert (run.exit_code, run.stdout) == (0, "c' = 4\n∂c'/∂c = 1\n")  # the newest c
 
 
-def test_output_option_unknown_name_is_exit_2() -> None:
-    run = cli("grad", MICROGRAD, "--output", "zz")
+def test_target_option_unknown_name_is_exit_2() -> None:
+    run = cli("grad", MICROGRAD, "--target", "zz")
     assert run.exit_code == 2
-    assert run.stderr.splitlines()[0] == "error: --output 'zz' is not a name in the program"
+    assert run.stderr.splitlines()[0] == "error: --target 'zz' is not a name in the program"
     assert "did you mean 'z'?" in run.stderr
 
 

@@ -8,7 +8,20 @@ import typer
 
 from ..errors import GradcalcError
 from . import EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_OK
-from .common import DigitsOpt, JsonOpt, budget_option, emit_json, fail, read_source
+from .common import (
+    ColorOpt,
+    DigitsOpt,
+    JsonOpt,
+    OutputFileOpt,
+    budget_option,
+    check_color,
+    console_for,
+    document_format,
+    emit_json,
+    fail,
+    read_source,
+    report_to,
+)
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
@@ -25,6 +38,8 @@ def check(
                              "problem's at most 5 of what is left; problems past it are graded without SymPy.")
     ] = 30.0,
     digits: DigitsOpt = 6,
+    output_file: OutputFileOpt = None,
+    color: ColorOpt = "auto",
 ) -> None:
     """Grade the answers in a TOML file: one row per answer, a summary per problem.
 
@@ -42,19 +57,21 @@ def check(
     from .homework_options import how_to_ask
 
     try:
+        color = check_color(color)
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, _ = read_source(None, path, [])
         report = grade_file(text, name, symbolic=sympy, ask=how_to_ask, symbolic_budget=symbolic_budget)
     except GradcalcError as err:
         fail(err, as_json)
-    if as_json:
-        from ..render.answers import file_doc
+    with report_to(output_file, as_json):
+        if as_json:
+            from ..render.answers import file_doc
 
-        emit_json(file_doc(report))
-    else:
-        from ..render.answers import file_report
-        from ..render.table import make_console
-
-        make_console().print(file_report(report, digits, plain=not sys.stdout.isatty()))
+            emit_json(file_doc(report))
+        else:
+            from ..render.answers import file_report
+            console_for(color).print(file_report(report, digits, plain=not sys.stdout.isatty()))
+    if not as_json:
         for problem in report.errors:
             assert problem.error is not None
             typer.echo(problem.error.render(), err=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -84,11 +85,102 @@ def _budget(value: float) -> float:
     return value
 
 
-OutputOpt = Annotated[
+# One meaning per flag in every command: --target NAME chooses a program's node, -o/--output FILE
+# says where the command's document goes.  (--output once chose the node in grad, trace, jacobian and
+# descend; a value without a suffix is refused with a hint, never silently written to a file.)
+TargetOpt = Annotated[
     str | None,
-    typer.Option("--output", "-o", help="In a program, the name whose gradient to take (default: the last).",
-                 show_default=False),
+    typer.Option("--target", metavar="NAME", help="In a program, the name whose result to take (default: the "
+                 "last statement).", show_default=False),
 ]
+OutputFileOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output, "
+                 "replacing it whole or not at all; its suffix says the format: .txt (tables), .json, and for "
+                 "grad .md and .tex.", show_default=False),
+]
+
+COLORS = ("auto", "always", "never")
+ColorOpt = Annotated[
+    str,
+    typer.Option("--color", metavar="[auto|always|never]", help="Colour in tables: auto (on a terminal, unless "
+                 "NO_COLOR is set; FORCE_COLOR turns it on in a pipe), always, or never."),
+]
+
+
+def check_color(color: str) -> str:
+    """The --color choice, with auto decided by NO_COLOR and FORCE_COLOR as rich reads them."""
+    if color not in COLORS:
+        raise GradcalcError(f"--color must be one of {', '.join(COLORS)}, not {color!r}", kind="usage")
+    if color == "auto" and os.environ.get("NO_COLOR", ""):
+        return "never"
+    if color == "auto" and os.environ.get("FORCE_COLOR", ""):
+        return "always"
+    return color
+
+
+def console_for(color: str) -> Any:
+    """The console of the tables (:func:`gradcalc.render.table.make_console`), coloured as --color says."""
+    from ..render.table import make_console
+
+    console = make_console()
+    if color == "auto":
+        return console
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=console.width, color_system="standard" if color == "always" else None,
+                   force_terminal=color == "always", no_color=color == "never", highlight=False, markup=False,
+                   emoji=False, soft_wrap=console.soft_wrap)
+
+
+# The format each document file's name asks for.
+DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
+
+
+# ---------------------------------------------------------------------------
+# Unknown options
+
+# Option names longer than this are not compared ("did you mean"): the comparison stays cheap.
+MAX_OPTION_CHARS = 40
+# `--word` as a formula: --x is -(-x), a formula; a longer word after "--" is taken for an option.
+_OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*(=.*)?\Z", re.S)
+
+
+def option_names(command: Any) -> list[str]:
+    """The long option names of a click command, as typed: --json, --no-symbolic, ..."""
+    return [name for param in command.params for name in (*param.opts, *param.secondary_opts)
+            if name.startswith("--")]
+
+
+def close_options(given: str, names: list[str]) -> list[str]:
+    """The options ``given`` may be a misspelling of (difflib, as click suggests), nearest first."""
+    import difflib
+
+    word = given.split("=", 1)[0][:MAX_OPTION_CHARS]
+    return difflib.get_close_matches(word, [n for n in names if len(n) <= MAX_OPTION_CHARS], n=3, cutoff=0.6)
+
+
+def reject_unknown_options(ctx: typer.Context, formula: str | None, values: list[str]) -> None:
+    """An unknown ``--option`` among the arguments is a usage error that suggests the option meant.
+
+    The commands let unknown options through as arguments (a formula may start with '-'), so
+    click cannot say it; an unknown option in the formula's place would otherwise be read as the
+    formula, and the formula as a bad NAME=VALUE.
+    """
+    names = option_names(ctx.command)
+    args = [v for v in values if _OPTION_LIKE.match(v)]
+    if formula is not None and _OPTION_LIKE.match(formula) and (len(formula) > 3 or close_options(formula, names)):
+        args.insert(0, formula)
+    for arg in args:
+        from ..render.escape import terminal
+
+        near = close_options(arg, names)
+        raise GradcalcError(
+            f"unknown option {terminal(arg.split('=', 1)[0][:MAX_OPTION_CHARS])!r}",
+            kind="usage",
+            hint=(f"did you mean {' or '.join(near)}?" if near
+                  else f"see gradcalc {ctx.info_name} --help for its options"),
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -171,6 +263,11 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
+    if err.kind == "name" and err.message.startswith("--output "):
+        # The builder names the program's node by the flag that chose it before --target did
+        # (gradcalc.builder is the engine's, and its message is fixed there): say the flag the user gave.
+        err.message = "--target " + err.message.removeprefix("--output ")
+        err.args = (err.message,)
     if as_json:
         from ..render.escape import json_text
 
@@ -198,6 +295,74 @@ def write_file(path: str | os.PathLike[str], data: bytes | str, as_json: bool) -
         else:
             typer.echo(err.render(), err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
+
+
+def document_format(path: Path | None, asked: str | None, known: tuple[str, ...] = ("table", "json")) -> str | None:
+    """The format of the report: the one ``asked`` for, or the one ``--output``'s file name asks for.
+
+    None when neither says (the command's default).  A file name with a suffix of no
+    format in ``known``, or of another format than the one asked for, is a usage
+    error, raised before any work.
+    """
+    if path is None or str(path) == "-":
+        return asked
+    from ..render.escape import terminal
+
+    shown = terminal(str(path))
+    suffixes = [k for k, v in DOCUMENT_SUFFIXES.items() if v in known]
+    if not path.suffix and path.name.isidentifier():
+        raise GradcalcError(
+            f"--output {shown}: --output names the file to write the report to, and {shown} has no suffix",
+            kind="usage",
+            hint=f"to take the result of the program's name {shown}, use --target {shown}; "
+            f"to write a file, end its name in {', '.join(suffixes)}",
+        )
+    named = DOCUMENT_SUFFIXES.get(path.suffix.lower())
+    if named is None or named not in known:
+        raise GradcalcError(
+            f"--output {shown}: the file name does not say which format to write",
+            kind="usage",
+            hint=f"end it in one of {', '.join(suffixes)}",
+        )
+    if asked is not None and asked != named:
+        raise GradcalcError(
+            f"--output {shown} asks for {named}, and the command line for {asked}",
+            kind="usage",
+            hint=f"name the file with {', '.join(k for k, v in DOCUMENT_SUFFIXES.items() if v == asked)}, "
+            "or drop the format option",
+        )
+    return named
+
+
+class report_to:
+    """Everything the report prints to standard output goes to ``path`` instead, written atomically at the end.
+
+    Nothing is written if the report fails; ``None`` or ``-`` leaves standard output as it is.
+    """
+
+    def __init__(self, path: Path | None, as_json: bool) -> None:
+        self.path = None if path is None or str(path) == "-" else path
+        self.as_json = as_json
+        self.saved: Any = None
+        self.report: Any = None
+
+    def __enter__(self) -> None:
+        if self.path is not None:
+            import io
+
+            self.saved = sys.stdout
+            self.report = sys.stdout = io.StringIO()  # not a terminal: the report is plain, as in a pipe
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if self.path is None:
+            return
+        text = self.report.getvalue()
+        sys.stdout = self.saved
+        if kind is None:
+            write_file(self.path, text, self.as_json)
+            from ..render.escape import terminal
+
+            typer.echo(f"wrote {terminal(str(self.path))}", err=True)
 
 
 def warn(messages: list[str]) -> None:

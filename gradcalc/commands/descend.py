@@ -10,16 +10,23 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
+    document_format,
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
+    report_to,
     warn,
     write_file,
 )
@@ -29,6 +36,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def descend(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate α: each step moves p by −α·∂loss/∂p.")] = 0.1,
@@ -57,13 +65,17 @@ def descend(
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write the loss curve as a PNG file.", show_default=False)
+        Path | None,
+        typer.Option("--plot", help="Write the loss curve to FILE.png or FILE.svg (the suffix picks the format).",
+                     show_default=False),
     ] = None,
     file: FileOpt = None,
     as_json: JsonOpt = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """Gradient descent: learn parameters that make the formula (a loss) small.
 
@@ -81,6 +93,10 @@ def descend(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
+        plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
         dataset = None
@@ -94,29 +110,46 @@ def descend(
             except UnicodeDecodeError:
                 raise GradcalcError(f"{data} is not UTF-8 text", kind="file") from None
             dataset = read_csv(csv_text, str(data))
-        if plot is not None and str(plot) == "-":
-            raise GradcalcError("--plot - would mix the PNG with the report on standard output", kind="usage",
-                                hint="give --plot a file name, e.g. --plot loss.png")
         chosen = [p.strip() for p in params.split(",") if p.strip()] if params else None
         _check_schedule(data is not None, steps, batch_size, epochs)
         schedule = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}  # else the library's
         with _progress(as_json) as tick:
             result = run(
                 text, given, lr=lr, params=chosen, data=dataset, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                tie=tie, output=output, name=name, progress=tick, **schedule,
+                tie=tie, output=target, name=name, progress=tick, **schedule,
             )
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if plot is not None:
-        from ..render.plot import loss_png
+    if plot is not None and plot_kind is not None:
+        from ..render.plot import loss_picture
 
-        write_file(plot, loss_png(result.history or [result.initial_loss], unit=_unit(result)), as_json)
-    if as_json:
-        emit_json(_doc(result))
-    else:
-        _print(result, digits, plot)
+        write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], _unit(result)), as_json)
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(_doc(result))
+        else:
+            _print(result, digits, plot, color)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
+
+
+def _plot_kind(plot: Path | None) -> str | None:
+    """The picture format --plot's file name asks for: .png or .svg; anything else is refused."""
+    if plot is None:
+        return None
+    from ..render.plot import PLOT_SUFFIXES
+
+    if str(plot) == "-":
+        raise GradcalcError("--plot - would mix the picture with the report on standard output", kind="usage",
+                            hint="give --plot a file name, e.g. --plot loss.png")
+    kind = PLOT_SUFFIXES.get(plot.suffix.lower())
+    if kind is None:
+        from ..render.escape import terminal
+
+        raise GradcalcError(f"--plot {terminal(str(plot))}: the file name must end in "
+                            f"{' or '.join(PLOT_SUFFIXES)}, which says the picture's format", kind="usage",
+                            hint="e.g. --plot loss.png or --plot loss.svg")
+    return kind
 
 
 def _check_schedule(with_data: bool, steps: int | None, batch_size: int | None, epochs: int | None) -> None:
@@ -196,7 +229,7 @@ def _unit(result: Any) -> str:
     return "epoch" if result.data is not None else "step"
 
 
-def _print(result: Any, digits: int, plot: Path | None) -> None:
+def _print(result: Any, digits: int, plot: Path | None, color: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -206,9 +239,8 @@ def _print(result: Any, digits: int, plot: Path | None) -> None:
     from ..render.fit import Fitted
     from ..render.numbers import fmt
     from ..render.plot import loss_chart
-    from ..render.table import make_console
 
-    console = make_console()
+    console = console_for(color)
     plain = not sys.stdout.isatty()
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     per_epoch = -(-result.rows // result.batch_size)

@@ -10,18 +10,25 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
     FuseOpt,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
     budget_option,
+    check_color,
+    console_for,
+    document_format,
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
+    report_to,
     warn,
 )
 
@@ -35,6 +42,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def grad(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -49,15 +57,18 @@ def grad(
                              "skipped.")
     ] = 5.0,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
-    output_format: Annotated[
-        str,
+    color: ColorOpt = "auto",
+    format_given: Annotated[
+        str | None,
         typer.Option("--format", metavar="[table|json|markdown|latex]",
                      help="table, json (the same as --json), markdown (tables for notes and issues) "
-                     "or latex (the symbolic derivatives and the gradient table, for a write-up)."),
-    ] = "table",
+                     "or latex (the symbolic derivatives and the gradient table, for a write-up). "
+                     "Default: from --output's suffix, else table.", show_default=False),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Write out the chain rule for each variable, path by path.")
     ] = False,
@@ -102,9 +113,12 @@ def grad(
     marks: list[Any] = []
     step: Any = None
 
-    as_json = as_json or output_format == "json"
     try:
-        _check_format(output_format, as_json)
+        reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
+        _check_format(format_given, as_json)
+        output_format = document_format(output_file, "json" if as_json else format_given, OUTPUT_FORMATS) or "table"
+        as_json = output_format == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         text, name, rest = read_source(formula, file, values or [])
@@ -132,7 +146,7 @@ def grad(
             numeric=not no_numeric,
             symbolic_budget=symbolic_budget,
             tie=tie,
-            output=output,
+            output=target,
             name=name,
             fuse=fuse,
         )
@@ -142,14 +156,24 @@ def grad(
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if homework:
-        from ..render.answers import add_to_doc, brief_lines, homework_report
-
     explanation = None
     if explain:
         from ..explain import explain as explain_chain
 
         explanation = explain_chain(result)
+    with report_to(output_file, as_json):
+        _report(result, output_format, brief, digits, explanation, marks, step,
+                None if no_symbolic else (symbolic_budget, started), color)
+    raise typer.Exit(EXIT_OK if result.ok and all(m.ok for m in marks) else EXIT_DISAGREE)
+
+
+def _report(result: "GradResult", output_format: str, brief: bool, digits: int, explanation: "Explanation | None",
+            marks: list[Any], step: Any, budget: tuple[float, float] | None, color: str) -> None:
+    """The report in its format, on standard output."""
+    as_json = output_format == "json"
+    homework = bool(marks or step)
+    if homework:
+        from ..render.answers import add_to_doc, brief_lines, homework_report
     if as_json:
         from ..render.jsondoc import result_doc
 
@@ -160,7 +184,7 @@ def grad(
             doc["explanation"] = explanation_doc(explanation)
         emit_json(add_to_doc(doc, marks, step) if homework else doc)
     elif output_format in ("markdown", "latex"):
-        _write_up(result, output_format, digits, explanation, None if no_symbolic else (symbolic_budget, started))
+        _write_up(result, output_format, digits, explanation, budget)
         if (marks or step) and output_format == "markdown":  # the answers as a list
             from ..render.markdown import answers_markdown
 
@@ -176,9 +200,9 @@ def grad(
         if marks or step:
             typer.echo(brief_lines(marks, step, digits))
     else:
-        from ..render.table import full_report, make_console
+        from ..render.table import full_report
 
-        console = make_console()
+        console = console_for(color)
         console.print(full_report(result, digits, plain=not sys.stdout.isatty()))
         if marks or step:
             console.print(homework_report(marks, step, result.output_label, digits, plain=not sys.stdout.isatty()))
@@ -186,13 +210,14 @@ def grad(
         from ..render.explain import explanation_text
 
         typer.echo("\n" + explanation_text(explanation, digits))
-    raise typer.Exit(EXIT_OK if result.ok and all(m.ok for m in marks) else EXIT_DISAGREE)
 
 
 OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
 
 
-def _check_format(output_format: str, as_json: bool) -> None:
+def _check_format(output_format: str | None, as_json: bool) -> None:
+    if output_format is None:
+        return
     if output_format not in OUTPUT_FORMATS:
         raise GradcalcError(
             f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}", kind="usage"

@@ -13,10 +13,12 @@ from .common import (
     FileOpt,
     FormulaArg,
     FuseOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
     fail,
     read_source,
+    reject_unknown_options,
     warn,
     write_file,
 )
@@ -24,8 +26,11 @@ from .common import (
 if TYPE_CHECKING:
     from ..api import GradResult
 
-GRAPH_FORMATS = ("dot", "svg", "png", "mermaid")
-SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".mmd": "mermaid", ".mermaid": "mermaid"}
+GRAPH_FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
+# The format each file name asks for; a file with any other suffix is refused, never written in the wrong format.
+SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf", ".mmd": "mermaid",
+            ".mermaid": "mermaid"}
+BINARY = ("png", "pdf")
 
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
@@ -33,6 +38,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def graph(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -40,8 +46,8 @@ def graph(
         str | None,
         typer.Option(
             "--format",
-            metavar="[dot|svg|png|mermaid]",
-            help="dot (Graphviz text, needs nothing installed), svg or png (drawn by Graphviz's dot), "
+            metavar="[dot|svg|png|pdf|mermaid]",
+            help="dot (Graphviz text, needs nothing installed), svg, png or pdf (drawn by Graphviz's dot), "
             "or mermaid (flowchart LR, pastes into Markdown). Default: from --output's suffix, else dot.",
             show_default=False,
         ),
@@ -49,13 +55,10 @@ def graph(
     output_file: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the picture to this file, replacing it whole or not at all "
-                     "('-' or none: standard output).", show_default=False),
+                     "('-' or none: standard output); its suffix says the format: .dot or .gv, .svg, .png, .pdf, "
+                     ".mmd.", show_default=False),
     ] = None,
-    target: Annotated[
-        str | None,
-        typer.Option("--target", help="In a program, the name whose graph to draw (default: the last).",
-                     show_default=False),
-    ] = None,
+    target: TargetOpt = None,
     tie: TieOpt = "split",
     fuse: FuseOpt = False,
     digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits on the edges.")] = 4,
@@ -65,7 +68,7 @@ def graph(
     Example: gradcalc graph '(x+y)*z' x=-2 y=5 z=-4 --format svg --output g.svg
 
     Inputs are on the left and the output on the right; a value used twice has two edges, each with
-    its share of the gradient. SVG and PNG need Graphviz (https://graphviz.org) installed.
+    its share of the gradient. SVG, PNG and PDF need Graphviz (https://graphviz.org) installed.
 
     Exit codes: 0 drawn, 2 bad input or Graphviz missing, 4 the picture could not be written.
     """
@@ -73,14 +76,15 @@ def graph(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
         destination = output_file if output_file is not None else Path("-")
         to_stdout = str(destination) == "-"
         kind = _format(graph_format, None if to_stdout else destination)
-        if kind == "png" and to_stdout and sys.stdout.isatty():
+        if kind in BINARY and to_stdout and sys.stdout.isatty():
             raise GradcalcError(
-                "a PNG is binary and would garble the terminal",
+                f"a {kind.upper()} is binary and would garble the terminal",
                 kind="usage",
-                hint="add --output graph.png, or pipe the output into a file",
+                hint=f"add --output graph.{kind}, or pipe the output into a file",
             )
         text, name, rest = read_source(formula, file, values or [])
         result = gradient(
@@ -106,18 +110,45 @@ def graph(
 
 
 def _format(given: str | None, output_file: Path | None) -> str:
+    """The format asked for: by --format, by the file name's suffix, or both when they agree."""
+    kind = None
     if given is not None:
         kind = given.lower()
         if kind not in GRAPH_FORMATS:
             raise GradcalcError(
                 f"--format must be one of {', '.join(GRAPH_FORMATS)}, not {given!r}",
                 kind="usage",
-                hint="dot needs nothing installed; svg and png need Graphviz",
+                hint="dot needs nothing installed; svg, png and pdf need Graphviz",
             )
-        return kind
-    if output_file is not None:
-        return SUFFIXES.get(output_file.suffix.lower(), "dot")
-    return "dot"
+    if output_file is None or _is_device(output_file):  # a pipe or /dev/null has no format of its own
+        return kind or "dot"
+    from ..render.escape import terminal
+
+    named = SUFFIXES.get(output_file.suffix.lower())
+    if named is None:
+        raise GradcalcError(
+            f"--output {terminal(str(output_file))}: the file name does not say which picture format to write",
+            kind="usage",
+            hint=f"end it in one of {', '.join(SUFFIXES)}",
+        )
+    if kind is not None and kind != named:
+        raise GradcalcError(
+            f"--format {kind} and --output {terminal(str(output_file))} ask for two formats "
+            f"(the suffix {output_file.suffix} is {named})",
+            kind="usage",
+            hint=f"name the file with {', '.join(k for k, v in SUFFIXES.items() if v == kind)}, or drop --format",
+        )
+    return named
+
+
+def _is_device(path: Path) -> bool:
+    """An existing file that is not a regular file (a device, a pipe): written to as it is, whatever its name."""
+    import stat
+
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False
 
 
 def _render(result: "GradResult", kind: str, digits: int) -> str | bytes:

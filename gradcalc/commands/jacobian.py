@@ -9,16 +9,23 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
+    document_format,
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
+    report_to,
     warn,
 )
 
@@ -27,14 +34,17 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def jacobian(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
     as_json: JsonOpt = False,
     no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central-difference check.")] = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """The Jacobian of a vector-valued formula: rows by reverse mode, columns by forward mode.
 
@@ -46,15 +56,19 @@ def jacobian(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         text, name, rest = read_source(formula, file, values or [])
-        result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=output, name=name)
+        result = compute(text, parse_assignments(rest), numeric=not no_numeric, tie=tie, output=target, name=name)
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if as_json:
-        emit_json(_doc(result))
-    else:
-        _print(result, digits)
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(_doc(result))
+        else:
+            _print(result, digits, color)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 
@@ -76,14 +90,13 @@ def _doc(result: Any) -> dict[str, Any]:
     }
 
 
-def _print(result: Any, digits: int) -> None:
+def _print(result: Any, digits: int, color: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from ..render.fit import Fitted
     from ..render.numbers import fmt
-    from ..render.table import make_console
 
     plain = not sys.stdout.isatty()
     out = result.tape.nodes[result.tape.output].label
@@ -93,7 +106,7 @@ def _print(result: Any, digits: int) -> None:
         table.add_column(label, justify="right")
     for label, row in zip(result.rows, result.reverse, strict=True):
         table.add_row(label, *[fmt(v, digits) for v in row])
-    console = make_console()
+    console = console_for(color)
     console.print(f"{out} = {fmt(result.value, digits)}")
     console.print(f"Jacobian ∂{out}/∂inputs: rows by reverse mode, checked column by column in forward mode")
     console.print(Fitted(table))

@@ -10,17 +10,24 @@ from ..errors import GradcalcError
 from . import EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
     FuseOpt,
     JsonOpt,
-    OutputOpt,
+    OutputFileOpt,
+    TargetOpt,
     TieOpt,
     ValuesArg,
+    check_color,
+    console_for,
+    document_format,
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
+    report_to,
     warn,
 )
 
@@ -35,6 +42,7 @@ app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run 
 
 @app.command(context_settings=ARGS_SETTINGS)
 def trace(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
@@ -55,9 +63,11 @@ def trace(
     ] = None,
     as_json: JsonOpt = False,
     tie: TieOpt = "split",
-    output: OutputOpt = None,
+    target: TargetOpt = None,
+    output_file: OutputFileOpt = None,
     fuse: FuseOpt = False,
     digits: DigitsOpt = 6,
+    color: ColorOpt = "auto",
 ) -> None:
     """The evaluation trace: inputs v₋₁, v₀, then one vᵢ per gate, with tangents or adjoints.
 
@@ -72,6 +82,9 @@ def trace(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
+        as_json = document_format(output_file, "json" if as_json else None) == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         chosen = mode if mode is not None else ("forward" if seed is not None else "reverse")
@@ -83,19 +96,18 @@ def trace(
             )
         text, name, rest = read_source(formula, file, values or [])
         result = compute(
-            text, parse_assignments(rest), mode=chosen, seed=seed, tie=tie, output=output, fuse=fuse, name=name
+            text, parse_assignments(rest), mode=chosen, seed=seed, tie=tie, output=target, fuse=fuse, name=name
         )
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if as_json:
-        emit_json(trace_doc(result))
-    else:
-        from ..render.table import make_console
-
-        console = make_console()
-        for part in _report(result, digits, plain=not sys.stdout.isatty()):
-            console.print(part)
+    with report_to(output_file, as_json):
+        if as_json:
+            emit_json(trace_doc(result))
+        else:
+            console = console_for(color)
+            for part in _report(result, digits, plain=not sys.stdout.isatty()):
+                console.print(part)
     raise typer.Exit(EXIT_OK)
 
 

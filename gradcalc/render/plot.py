@@ -1,8 +1,8 @@
-"""Loss curves: a text chart for the terminal, and a PNG written without a plotting library.
+"""Loss curves: a text chart for the terminal, and a PNG or an SVG written without a plotting library.
 
 The PNG is drawn on a small pixel canvas (axes, ticks, a 5×7 pixel font for
-the numbers and labels, the curve) and encoded with zlib, so `--plot` works on
-a fresh install with no matplotlib.
+the numbers and labels, the curve) and encoded with zlib; the SVG is the same
+layout written as text.  So `--plot` works on a fresh install with no matplotlib.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import math
 import struct
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from .escape import html
 from .numbers import fmt
 
 # A 5×7 pixel font: each glyph is 7 rows of 5 bits.
@@ -80,9 +82,25 @@ def _text_width(text: str, scale: int = 2) -> int:
     return 6 * scale * len(text)
 
 
-def loss_png(history: Sequence[float], width: int = 720, height: int = 420, unit: str = "epoch") -> bytes:
-    """A PNG of loss against epoch (or step); a log scale when the loss spans more than two decades."""
-    canvas = Canvas(width, height)
+@dataclass(frozen=True)
+class _Chart:
+    """The loss chart laid out in pixels, for every picture format to draw alike."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    grid: list[tuple[int, str]]  # (y, label) of each horizontal grid line
+    ticks: list[tuple[int, str]]  # (x, label) of each tick on the epoch axis
+    unit: str
+    ylabel: str
+    points: list[tuple[int, int]]
+
+
+def _layout(history: Sequence[float], width: int, height: int, unit: str) -> _Chart:
+    """Where everything goes; a log scale when the loss spans more than two decades."""
     left, right, top, bottom = 110, width - 30, 44, height - 70
     values = [v for v in history if math.isfinite(v)]
     if not values:
@@ -100,27 +118,80 @@ def loss_png(history: Sequence[float], width: int = 720, height: int = 420, unit
     def py(y: float) -> int:
         return bottom - round((bottom - top) * (y - lo) / (hi - lo))
 
-    for t in range(5):  # horizontal grid lines and their labels
+    grid = []
+    for t in range(5):
         y = lo + (hi - lo) * t / 4
-        canvas.line(left, py(y), right, py(y), GRID)
-        label = fmt(10**y if use_log else y, 3)
-        canvas.text(left - 10 - _text_width(label), py(y) - 7, label)
-    canvas.line(left, top, left, bottom, INK, 2)
+        grid.append((py(y), fmt(10**y if use_log else y, 3)))
+    ticks = [(px(k), str(k + 1)) for k in (round((n - 1) * t / 4) for t in range(5))]
+    return _Chart(width, height, left, right, top, bottom, grid, ticks, unit,
+                  "loss (log)" if use_log else "loss", [(px(k), py(y)) for k, y in enumerate(ys)])
+
+
+def loss_png(history: Sequence[float], width: int = 720, height: int = 420, unit: str = "epoch") -> bytes:
+    """A PNG of loss against epoch (or step), drawn pixel by pixel."""
+    chart = _layout(history, width, height, unit)
+    canvas = Canvas(width, height)
+    left, right, bottom = chart.left, chart.right, chart.bottom
+    for y, label in chart.grid:  # horizontal grid lines and their labels
+        canvas.line(left, y, right, y, GRID)
+        canvas.text(left - 10 - _text_width(label), y - 7, label)
+    canvas.line(left, chart.top, left, bottom, INK, 2)
     canvas.line(left, bottom, right, bottom, INK, 2)
-    for t in range(5):  # epoch ticks
-        k = round((n - 1) * t / 4)
-        canvas.line(px(k), bottom, px(k), bottom + 6, INK, 2)
-        label = str(k + 1)
-        canvas.text(px(k) - _text_width(label) // 2, bottom + 12, label)
+    for x, label in chart.ticks:  # epoch ticks
+        canvas.line(x, bottom, x, bottom + 6, INK, 2)
+        canvas.text(x - _text_width(label) // 2, bottom + 12, label)
     canvas.text((left + right) // 2 - _text_width(unit) // 2, height - 28, unit)
-    ylabel = "loss (log)" if use_log else "loss"
-    canvas.text(10, 8, ylabel)
-    points = [(px(k), py(y)) for k, y in enumerate(ys)]
+    canvas.text(10, 8, chart.ylabel)
+    points = chart.points
     if len(points) == 1:
         canvas.dot(points[0][0] - 2, points[0][1] - 2, CURVE, 5)
     for (x0, y0), (x1, y1) in itertools.pairwise(points):
         canvas.line(x0, y0, x1, y1, CURVE, 2)
     return canvas.png()
+
+
+def _rgb(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def loss_svg(history: Sequence[float], width: int = 720, height: int = 420, unit: str = "epoch") -> str:
+    """The same chart as :func:`loss_png`, as SVG text (every label escaped for XML)."""
+    chart = _layout(history, width, height, unit)
+    left, right, bottom = chart.left, chart.right, chart.bottom
+    ink, grid, curve = _rgb(INK), _rgb(GRID), _rgb(CURVE)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="14" fill="{ink}">',
+        f'<rect width="{width}" height="{height}" fill="{_rgb(WHITE)}"/>',
+    ]
+    for y, label in chart.grid:
+        out.append(f'<line x1="{left}" y1="{y}" x2="{right}" y2="{y}" stroke="{grid}"/>')
+        out.append(f'<text x="{left - 10}" y="{y + 5}" text-anchor="end">{html(label)}</text>')
+    out.append(f'<path d="M{left},{chart.top} V{bottom} H{right}" fill="none" stroke="{ink}" stroke-width="2"/>')
+    for x, label in chart.ticks:
+        out.append(f'<line x1="{x}" y1="{bottom}" x2="{x}" y2="{bottom + 6}" stroke="{ink}" stroke-width="2"/>')
+        out.append(f'<text x="{x}" y="{bottom + 26}" text-anchor="middle">{html(label)}</text>')
+    out.append(f'<text x="{(left + right) // 2}" y="{height - 14}" text-anchor="middle">{html(unit)}</text>')
+    out.append(f'<text x="10" y="22">{html(chart.ylabel)}</text>')
+    points = chart.points
+    if len(points) == 1:
+        out.append(f'<circle cx="{points[0][0]}" cy="{points[0][1]}" r="3" fill="{curve}"/>')
+    else:
+        path = " ".join(f"{x},{y}" for x, y in points)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{curve}" stroke-width="2" '
+                   'stroke-linejoin="round"/>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# The picture formats of --plot, by the file name's suffix.
+PLOT_SUFFIXES = {".png": "png", ".svg": "svg"}
+
+
+def loss_picture(kind: str, history: Sequence[float], unit: str) -> bytes | str:
+    """The loss curve in ``kind`` (a value of :data:`PLOT_SUFFIXES`)."""
+    return loss_svg(history, unit=unit) if kind == "svg" else loss_png(history, unit=unit)
 
 
 def loss_chart(history: Sequence[float], width: int = 60, height: int = 10, unit: str = "epoch") -> str:
