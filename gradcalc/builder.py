@@ -84,7 +84,7 @@ class _Builder:
         if output is not None:
             if output not in self.env:
                 raise GradcalcError(
-                    f"--output {output!r} is not a name in the program",
+                    f"--target {output!r} is not a name in the program",
                     kind="name",
                     hint=_did_you_mean(output, list(self.env)),
                 )

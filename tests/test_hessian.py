@@ -175,3 +175,18 @@ def test_random_hessians_agree_with_pytorch(formula: str, u: float, v: float) ->
     np.testing.assert_allclose(np.array(r.hessian)[np.ix_(order, order)], want[: len(order), : len(order)],
                                rtol=1e-9, atol=1e-12)
     assert gradient_tape(load(formula)).variables.keys() <= {"u", "v"}
+
+
+def test_grad_order_3_on_the_command_line() -> None:
+    run = cli("grad", "x^3*sin(x)", "x=2", "--order", "3")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[1:] == [
+        "  f    = 7.27438",
+        "  f′   = 7.58239   ✓ SymPy",
+        "  f′′  = -6.35033   ✓ SymPy",
+        "  f′′′ = -38.931   ✓ SymPy",
+    ]
+    doc = cli("grad", "x^3*sin(x)", "x=2", "--order", "3", "--json").json()
+    assert doc["status"] == "ok" and len(doc["derivatives"]) == 4
+    for bad in (("x^2", "x=2", "--order", "0"), ("x*y", "x=1", "y=2", "--order", "2")):
+        assert cli("grad", *bad).exit_code == 2

@@ -263,11 +263,6 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
-    if err.kind == "name" and err.message.startswith("--output "):
-        # The builder names the program's node by the flag that chose it before --target did
-        # (gradcalc.builder is the engine's, and its message is fixed there): say the flag the user gave.
-        err.message = "--target " + err.message.removeprefix("--output ")
-        err.args = (err.message,)
     if as_json:
         from ..render.escape import json_text
 

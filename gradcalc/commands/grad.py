@@ -98,6 +98,9 @@ def grad(
         show_default=False)] = None,
     params: Annotated[str | None, typer.Option(
         "--params", metavar="A,B", help="With --lr: step only these variables.", show_default=False)] = None,
+    order: Annotated[int | None, typer.Option(
+        "--order", metavar="N", help="For a function of one variable: f and its derivatives up to the N-th, "
+        "each the gradient graph of the one before, checked against SymPy.", show_default=False)] = None,
 ) -> None:
     """Forward and backward passes with every gate shown, and every gradient cross-checked.
 
@@ -123,6 +126,8 @@ def grad(
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
+        if order is not None:
+            _orders(text, given, order, name, not no_symbolic, symbolic_budget, as_json, digits)
         if homework:  # imported only when answers or a step are asked for: start-up is our speed
             from ..answers import Tolerance
             from ..judge import judge
@@ -242,3 +247,35 @@ def _write_up(result: "GradResult", output_format: str, digits: int, explanation
 
     symbolic = collect_latex(result, *budget) if budget is not None else None
     typer.echo(latex_report(result, digits, symbolic, explanation))
+
+
+def _orders(text: str, given: Any, order: int, name: str, symbolic: bool, budget: float, as_json: bool,
+            digits: int) -> None:
+    """``--order N``: f, f′, ..., f⁽ᴺ⁾ of a function of one variable, each checked against SymPy."""
+    from ..hessian import derivatives_of_order
+    from ..render.numbers import fmt, num
+
+    r = derivatives_of_order(text, given, order, symbolic=symbolic, symbolic_budget=budget, name=name)
+    primes = ["f"] + [f"f^({k})" if k > 3 else "f" + "′" * k for k in range(1, order + 1)]
+    if as_json:
+        emit_json({
+            "formula": text, "variable": r.variable, "at": num(r.point), "order": order,
+            "derivatives": [num(v) for v in r.values],
+            "sympy": None if r.symbolic is None else [num(v) for v in r.symbolic],
+            "formulas": r.formulas, "disagreeing": r.disagreeing(), "sympy_reason": r.symbolic_reason,
+            "status": "ok" if r.ok else "disagree",
+        })
+    else:
+        width = max(len(p) for p in primes)
+        print(f"derivatives by {r.variable} at {r.variable} = {fmt(r.point, digits)}, each the gradient graph of the "
+              "one before")
+        for k, (label, value) in enumerate(zip(primes, r.values, strict=True)):
+            line = f"  {label:<{width}} = {fmt(value, digits)}"
+            if k and r.symbolic is not None:
+                s = r.symbolic[k - 1]
+                line += "   ✓ SymPy" if k not in r.disagreeing() else f"   ✗ SymPy says {fmt(s, digits)}"
+            print(line)
+        if r.symbolic is None and r.symbolic_reason:
+            print(f"SymPy check skipped: {r.symbolic_reason}")
+    raise typer.Exit(EXIT_OK if r.ok else EXIT_DISAGREE)
+
