@@ -586,3 +586,14 @@ def test_one_rule_for_the_learning_rate_in_grad_and_descend(lr: str) -> None:
         run = cli(*command)
         assert run.exit_code == 2, command
         assert run.stderr.startswith("error: the learning rate must be a positive number, not "), run.stderr
+
+
+def test_the_summary_says_when_the_schedule_is_the_default() -> None:
+    from conftest import cli
+
+    default = cli("descend", "(w*x - 3)^2", "w=0", "x=1", "--lr", "0.1").stdout.splitlines()[0]
+    assert default == "plain gradient descent, learning rate 0.1: 100 steps (the default: --steps N for another number)"
+    given = cli("descend", "(w*x - 3)^2", "w=0", "x=1", "--lr", "0.1", "--steps", "5").stdout.splitlines()[0]
+    assert given == "plain gradient descent, learning rate 0.1: 5 steps"
+    run = cli("descend", "--file", "samples/06-linear.grad", "--data", "samples/linear.csv", "--lr", "0.05")
+    assert "1 iteration (one pass over the data, the default: --epochs N for more)" in run.stdout

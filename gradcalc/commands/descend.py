@@ -60,7 +60,7 @@ def descend(
                      show_default=False),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", min=1, help="Passes over the data (default 1).", show_default=False)
+        int | None, typer.Option("--epochs", min=1, help="Passes over the data (default 1: one pass, each row once).", show_default=False)
     ] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
@@ -129,7 +129,7 @@ def descend(
         if as_json:
             emit_json(_doc(result))
         else:
-            _print(result, digits, plot, color)
+            _print(result, digits, plot, color, defaulted=(steps is None) if data is None else (epochs is None))
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
 
 
@@ -229,7 +229,7 @@ def _unit(result: Any) -> str:
     return "epoch" if result.data is not None else "step"
 
 
-def _print(result: Any, digits: int, plot: Path | None, color: str) -> None:
+def _print(result: Any, digits: int, plot: Path | None, color: str, defaulted: bool = False) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -248,10 +248,13 @@ def _print(result: Any, digits: int, plot: Path | None, color: str) -> None:
     if result.data is not None:
         how = (f"{result.epochs} epoch{'s' * (result.epochs != 1)} × {per_epoch} batch"
                f"{'es' * (per_epoch != 1)} of up to {result.batch_size} of {result.rows} rows")
-        console.print(f"{how}, learning rate {fmt(result.lr)}: {_count(result.iterations, 'iteration')}")
+        default = " (one pass over the data, the default: --epochs N for more)" if defaulted else ""
+        console.print(f"{how}, learning rate {fmt(result.lr)}: {_count(result.iterations, 'iteration')}{default}")
         console.print("loss over all the data, by epoch:")
     else:
-        console.print(f"plain gradient descent, learning rate {fmt(result.lr)}: {_count(result.iterations, 'step')}")
+        default = " (the default: --steps N for another number)" if defaulted else ""
+        console.print(f"plain gradient descent, learning rate {fmt(result.lr)}: {_count(result.iterations, 'step')}"
+                      f"{default}")
         console.print("loss by step:")
     history = Table(box=boxed)
     history.add_column(unit, justify="right")
