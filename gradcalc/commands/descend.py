@@ -60,7 +60,8 @@ def descend(
                      show_default=False),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", min=1, help="Passes over the data (default 1: one pass, each row once).", show_default=False)
+        int | None, typer.Option("--epochs", min=1, help="Passes over the data (default 1: one pass, each row once).",
+                                 show_default=False)
     ] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Shuffle the rows each epoch.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle, for reproducible runs.")] = 0,
