@@ -30,6 +30,12 @@ from .step import check_learning_rate
 from .tape import Tape
 from .values import NUMBER_RE, resolve_inputs
 
+# Limits on a training run, so that work is bounded by the input: the bytes and rows of --data, and the
+# iterations of the whole run (--steps, or --epochs × batches).  Each is an exit-2 error that states it.
+MAX_DATA_BYTES = 64 * 1024**2
+MAX_DATA_ROWS = 1_000_000
+MAX_ITERATIONS = 10_000_000
+
 Progress = Callable[[int, int], None]  # (iterations done, iterations in all)
 
 
@@ -97,6 +103,9 @@ def read_csv(text: str, name: str) -> Dataset:
         raise GradcalcError(f"{name}, row {numbered[0][0]}: the column name {twice!r} appears twice", kind="data")
     if len(rows) == 1:
         raise GradcalcError(f"{name} has a header but no rows of data", kind="data")
+    if len(rows) - 1 > MAX_DATA_ROWS:
+        raise GradcalcError(f"{name} has {len(rows) - 1:,} rows, more than the limit of {MAX_DATA_ROWS:,}",
+                            kind="limit", hint="train on a sample of the rows")
     columns: dict[str, list[float]] = {h: [] for h in header}
     for r, row in numbered[1:]:
         if len(row) != len(header):
@@ -225,6 +234,13 @@ def descend(
                 feed[c] = arr[rows]
         vals = ex.forward(feed)
         out = vals[tape.output]
+        if rows is None and getattr(out, "ndim", 0) > 0:
+            node = tape.nodes[tape.output]
+            raise GradcalcError(
+                f"the loss {node.label} is a vector or matrix, not a number",
+                kind="shape", span=node.span, source=tape.source,
+                hint="descent needs one number to make smaller: wrap it in sum(...) or mean(...)",
+            )
         loss = float(out.mean()) if getattr(out, "ndim", 0) > 0 else float(out)
         if not grads or not math.isfinite(loss):
             return loss, {}, vals
@@ -240,6 +256,12 @@ def descend(
     iteration = 0
     per_epoch = math.ceil(n_rows / size) if data is not None else 1
     total = per_epoch * n_epochs
+    if total > MAX_ITERATIONS:
+        what = f"--steps {n_epochs:,}" if data is None else f"{n_epochs:,} epochs × {per_epoch:,} batches"
+        raise GradcalcError(
+            f"{what} is {total:,} iterations, more than the limit of {MAX_ITERATIONS:,}",
+            kind="limit", hint="fewer steps or epochs, or a larger --batch-size",
+        )
     reached = Reached(dict(current), total, data.name if data is not None else None)
     with quiet(m), reached.reported():
         initial_loss, _, _ = evaluate(all_rows, current, grads=False)

@@ -387,12 +387,29 @@ def test_the_source_limit_is_a_clear_error(tmp_path: Path) -> None:
     assert err["kind"] == "limit" and "values" in err["message"]
 
 
-def test_an_endless_file_is_cut_at_the_limit() -> None:
+def test_an_endless_file_is_refused_before_it_is_read() -> None:
     zero = Path("/dev/zero")
     if not zero.exists():
         pytest.skip("no /dev/zero on this system")
     err = json_error(run("grad", "--file", str(zero), "--json"))
-    assert err["kind"] == "limit"
+    assert err["kind"] == "file" and err["message"] == "/dev/zero is a device, not a regular file"
+
+
+def test_a_fifo_with_no_writer_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "f.fifo"
+    os.mkfifo(fifo)
+    for args in (("grad", "--file", str(fifo), "x=1"), ("check", str(fifo)),
+                 ("descend", "x^2", "x=1", "--lr", "0.1", "--data", str(fifo))):
+        err = json_error(run(*args, "--json"))
+        assert err["kind"] == "file" and err["message"] == f"{fifo} is a named pipe (FIFO), not a regular file", args
+
+
+def test_a_training_run_is_bounded() -> None:
+    err = json_error(run("descend", "x^2", "x=1", "--lr", "0.1", "--steps", "100000000000", "--json"))
+    assert err["kind"] == "limit" and "more than the limit of 10,000,000" in err["message"]
+    assert run("descend", "[x, x]", "x=1", "--lr", "0.1", "--steps", "2").exit_code == 2
 
 
 # ---------------------------------------------------------------------------
@@ -619,7 +636,7 @@ def test_a_binary_file_is_a_clean_error(tmp_path: Path) -> None:
     path = tmp_path / "image.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     assert json_error(run("grad", "--file", str(path), "--json"))["kind"] == "file"
-    assert "cannot read" in json_error(run("grad", "--file", str(tmp_path), "--json"))["message"]
+    assert "is a directory, not a regular file" in json_error(run("grad", "--file", str(tmp_path), "--json"))["message"]
     assert "cannot read" in json_error(run("grad", "--file", str(tmp_path / "nope"), "--json"))["message"]
 
 

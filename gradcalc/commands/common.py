@@ -187,6 +187,35 @@ def reject_unknown_options(ctx: typer.Context, formula: str | None, values: list
 # Reading input
 
 
+def read_bounded(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit`` + 1 of them (the caller says what is too long).
+
+    Anything but a regular file is refused before it is opened: a FIFO with no
+    writer would block forever, a device may never end, a directory is no text.
+    Standard input is ``-``.
+    """
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise GradcalcError(f"cannot read {path}: {exc.strerror or exc}", kind="file", hint="check the path") from None
+    if not stat.S_ISREG(mode):
+        what = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a regular file")
+        raise GradcalcError(
+            f"{path} is {what}, not a regular file",
+            kind="file",
+            hint="give a file, or '-' to read standard input",
+        )
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit + 1)
+    except OSError as exc:
+        raise GradcalcError(f"cannot read {path}: {exc.strerror or exc}", kind="file", hint="check the path") from None
+
+
 def read_source(formula: str | None, file: Path | None, values: list[str]) -> tuple[str, str, list[str]]:
     """The formula text, a name for it, and the value arguments, within the size limit.
 
@@ -197,14 +226,7 @@ def read_source(formula: str | None, file: Path | None, values: list[str]) -> tu
         if formula is not None:
             values = [formula, *values]
         name = str(file)
-        try:
-            with file.open("rb") as stream:
-                data = stream.read(_MAX_BYTES + 1)
-        except OSError as exc:
-            raise GradcalcError(
-                f"cannot read {name}: {exc.strerror or exc}", kind="file", hint="check the path"
-            ) from None
-        text = _decode(data, name)
+        text = _decode(read_bounded(file, _MAX_BYTES), name)
     elif formula is None:
         raise GradcalcError(
             "no formula given", kind="usage", hint="gradcalc grad '(x+y)*z' x=-2 y=5 z=-4, or --file PATH"

@@ -24,6 +24,7 @@ from .common import (
     document_format,
     emit_json,
     fail,
+    read_bounded,
     read_source,
     reject_unknown_options,
     report_to,
@@ -89,8 +90,8 @@ def descend(
 
     Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input, 4 the plot could not be written.
     """
+    from ..descend import MAX_DATA_BYTES, read_csv
     from ..descend import descend as run
-    from ..descend import read_csv
     from ..values import parse_assignments
 
     try:
@@ -102,10 +103,10 @@ def descend(
         given = parse_assignments(rest)
         dataset = None
         if data is not None:
-            try:
-                raw = data.read_bytes()
-            except OSError as exc:
-                raise GradcalcError(f"cannot read {data}: {exc.strerror or exc}", kind="file") from None
+            raw = read_bounded(data, MAX_DATA_BYTES)
+            if len(raw) > MAX_DATA_BYTES:
+                raise GradcalcError(f"{data} is more than {MAX_DATA_BYTES:,} bytes, the limit for --data",
+                                    kind="limit", hint="train on a sample of the rows, or split the file")
             try:
                 csv_text = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
