@@ -159,7 +159,8 @@ def test_the_child_holds_only_its_pipes_and_has_its_own_cpu_limit() -> None:
 
         def settled() -> dict[int, str] | None:
             fds = {int(fd): os.readlink(f"/proc/{job.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{job.pid}/fd")}
-            return fds if len(fds) == 5 else None  # stdin, stdout, stderr, its results, the lifeline
+            done = len(fds) == 5 and all(fds.get(k) == os.devnull for k in (0, 1, 2))
+            return fds if done else None  # stdin, stdout, stderr on /dev/null; its results; the lifeline
 
         fds = wait_for("the child to close what it inherited", settled)
         assert [fds[k] for k in (0, 1, 2)] == [os.devnull] * 3
