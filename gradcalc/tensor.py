@@ -17,10 +17,8 @@ import numpy as np
 
 from .errors import GradcalcError, Source
 from .grammar import NUMBER_RE
+from .limits import MAX_ELEMENTS
 from .ops import DEFAULT_TIE
-
-# Largest array literal accepted as a value, in elements.
-MAX_ELEMENTS = 1_000_000
 
 
 class NumpyMath:

@@ -14,15 +14,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ..errors import GradcalcError
+from ..limits import MAX_SOURCE_CHARS
 from . import EXIT_BAD_INPUT
-
-# Largest formula or program read, in characters (the value arguments have the
-# same limit, together): five times the 100,000-term sums and 100,000-deep
-# parentheses that must compute, and a clear error past it.  Time and memory
-# grow linearly: at the limit the worst case (a million unary minuses) takes
-# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
-# bounds a run.
-MAX_SOURCE_CHARS = 4_000_000
 
 # Formulas may start with '-' ("-x^2") and values with a name ("x=-2"); anything
 # click does not know as an option is handed through as an argument.

@@ -1,0 +1,30 @@
+"""Every limit gradcalc sets on its input and on its work, in one place.
+
+gradcalc runs on text nobody has checked (a grading server), so each kind of
+work that an input can make grow is bounded here, with the reason for the
+number; past a limit the command line answers with a clear error of kind
+``limit`` (exit 2) that states the number.  The README's "Safety and limits"
+section lists them all.  Two limits live beside the code they bound and are
+listed there too: the tokenizer's ``gradcalc.parser.MAX_TOKENS`` and the SymPy
+check's ``gradcalc.symbolic.MAX_SYMBOLIC_NODES``.
+
+A leaf module: it imports nothing, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------
+# Input size
+
+# Largest formula or program read, in characters (the value arguments have the
+# same limit, together): five times the 100,000-term sums and 100,000-deep
+# parentheses that must compute, and a clear error past it.  Time and memory
+# grow linearly: at the limit the worst case (a million unary minuses) takes
+# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
+# bounds a run.
+MAX_SOURCE_CHARS = 4_000_000
+
+# Largest array, in elements: a vector or matrix given as a value, and the value
+# of any one gate (broadcasting [[1], ...] * [1, ...] would otherwise ask for
+# rows × columns from text that grows with rows + columns).
+MAX_ELEMENTS = 1_000_000
