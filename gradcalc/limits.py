@@ -28,3 +28,14 @@ MAX_SOURCE_CHARS = 4_000_000
 # of any one gate (broadcasting [[1], ...] * [1, ...] would otherwise ask for
 # rows × columns from text that grows with rows + columns).
 MAX_ELEMENTS = 1_000_000
+
+# ---------------------------------------------------------------------------
+# "did you mean": a suggestion compares the unknown name with the known ones by
+# edit distance, which costs the product of two names' lengths.  Names longer
+# than this get no suggestion (no one mistypes a 64-letter name by one letter and
+# wants to be told); only candidates of about the same length are compared, and
+# at most this many of them.  A run gives at most SUGGEST_MAX_WARNINGS warnings
+# a suggestion (one per value given but unused): the rest are listed plainly.
+SUGGEST_MAX_NAME = 64
+SUGGEST_MAX_CANDIDATES = 200
+SUGGEST_MAX_WARNINGS = 20
