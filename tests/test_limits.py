@@ -122,3 +122,25 @@ def test_only_the_first_warnings_carry_a_suggestion() -> None:
     assert len(warnings) == n
     assert sum("did you mean" in w for w in warnings) == limits.SUGGEST_MAX_WARNINGS
     assert warnings[0] == "warning: 'w0y' is not used by the formula; its value is ignored (did you mean 'w0x'?)"
+
+
+# ---------------------------------------------------------------------------
+# 2. Rebinding, and answer files
+
+
+def rebound(n: int) -> str:
+    return "c = x\n" + "c = c + 1\n" * n + "c\n"
+
+
+def test_rebinding_a_name_is_linear() -> None:
+    # 4,000 of c = c + 1 took 9 s: the label search c, c', c'', ... began again at each.
+    at_most_doubled(lambda n: lines_run(lambda: load(rebound(n))), 200)
+
+
+def test_a_rebound_name_is_labelled_c_prime_then_c_prime_4() -> None:
+    tape = load(rebound(5))
+    assert [node.label for node in tape.nodes if node.kind == "gate"] == ["c'", "c''", "c'''", "c'4", "c'5"]
+    run = cli("grad", rebound(5), "x=1", "--expect", "c'4=5", "--expect-upstream", "c'4=1", "--brief",
+              "--no-symbolic")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert "✓ c'4: 5" in run.stdout
