@@ -8,9 +8,13 @@ Elm; ``to_json()`` gives the same facts as a dict for ``--json``.
 
 from __future__ import annotations
 
+import operator
 import unicodedata
+from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import accumulate, count
 
 from .limits import SUGGEST_MAX_CANDIDATES, SUGGEST_MAX_NAME
 
@@ -23,17 +27,34 @@ class Source:
 
     text: str
     name: str = "<formula>"
+    # Where each line starts, found on the first question: an answer file asks once per
+    # problem, and counting the lines before each place again was quadratic in the file.
+    _starts: array[int] = field(default_factory=lambda: array("q"), init=False, repr=False, compare=False)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = self.text.count("\n", 0, offset) + 1
-        start = self.text.rfind("\n", 0, offset) + 1
-        return line, offset - start + 1
+        starts = self._line_starts()
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
     def line_text(self, line: int) -> str:
-        lines = self.text.split("\n")
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+        starts = self._line_starts()
+        if not 0 < line < len(starts):
+            return ""
+        return self.text[starts[line - 1] : starts[line] - 1].rstrip("\r")
+
+    def offset(self, line: int, column: int) -> int | None:
+        """The character offset of a 1-based line and column, None past the last line."""
+        starts = self._line_starts()
+        return min(starts[line - 1] + column - 1, len(self.text)) if 0 < line < len(starts) else None
+
+    def _line_starts(self) -> array[int]:
+        """Each line's first offset, then one past the end (the start of a line after the last)."""
+        if not self._starts:
+            lengths = map(len, self.text.split("\n"))
+            self._starts.extend(map(operator.add, accumulate(lengths, initial=0), count()))
+        return self._starts
 
 
 # Lines longer than this are shown as a window around the caret.

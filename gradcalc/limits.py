@@ -39,3 +39,11 @@ MAX_ELEMENTS = 1_000_000
 SUGGEST_MAX_NAME = 64
 SUGGEST_MAX_CANDIDATES = 200
 SUGGEST_MAX_WARNINGS = 20
+
+# ---------------------------------------------------------------------------
+# Answer files (`gradcalc check`)
+
+# Arrays and inline tables nested deeper than this are refused before tomllib
+# reads the file: it reads nesting by recursion, and a thousand levels (2 KB of
+# brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
+MAX_TOML_DEPTH = 100

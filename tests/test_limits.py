@@ -15,8 +15,10 @@ from typing import Any
 from conftest import cli
 
 from gradcalc import limits
+from gradcalc.answerfile import grade_file
 from gradcalc.errors import closest
 from gradcalc.pipeline import load
+from gradcalc.render.answers import file_doc, file_report
 from gradcalc.values import resolve_inputs
 
 # ---------------------------------------------------------------------------
@@ -144,3 +146,72 @@ def test_a_rebound_name_is_labelled_c_prime_then_c_prime_4() -> None:
               "--no-symbolic")
     assert run.exit_code == 0, run.stdout + run.stderr
     assert "✓ c'4: 5" in run.stdout
+
+
+def answer_file(n: int) -> str:
+    """n problems, each with a wrong name in its answers: one located error per problem."""
+    return "".join(
+        f'[[problem]]\nname = "p{k}"\nformula = "x*y"\nvalues = {{ x = 2, y = 3 }}\nexpect_grad = {{ z = 3 }}\n'
+        for k in range(n)
+    )
+
+
+def test_an_answer_file_of_errors_is_linear_in_its_problems() -> None:
+    # 5,000 problems took 17.6 s: each error counted the lines before it, and each rendering split the file.
+    def grade(text: str) -> None:
+        report = grade_file(text, "answers.toml")
+        file_report(report, 6, plain=True)
+        file_doc(report)
+        for problem in report.errors:
+            assert problem.error is not None
+            problem.error.render()
+
+    def lines(n: int) -> int:
+        return lines_run(lambda: grade(answer_file(n)))
+
+    def chars(n: int) -> int:
+        text = Scanned(answer_file(n))
+        grade(text)
+        return text.chars
+
+    at_most_doubled(lines, 20)
+    at_most_doubled(chars, 100)
+
+
+def check_file(tmp_path: Any, text: str, *args: str) -> Any:
+    path = tmp_path / "answers.toml"
+    path.write_text(text, encoding="utf-8")
+    return cli("check", str(path), *args)
+
+
+PROBLEM = '[[problem]]\nformula = "x"\nvalues = {{ x = {x} }}\nexpect_value = {answer}\n'
+
+
+def test_deep_toml_nesting_is_a_located_limit(tmp_path: Any) -> None:
+    deep = limits.MAX_TOML_DEPTH + 1  # the level refused
+    run = check_file(tmp_path, PROBLEM.format(x="[" * 1000 + "]" * 1000, answer=1), "--json")
+    assert run.exit_code == 2
+    error = run.json()["error"]
+    assert error["kind"] == "limit"
+    assert error["message"] == f"the file nests arrays or tables more than {limits.MAX_TOML_DEPTH} deep"
+    assert (error["line"], error["column"]) == (3, 16 + deep - 2)  # the { of values is the first level
+    # Brackets in strings and comments are not nesting.
+    run = check_file(tmp_path, PROBLEM.format(x=1, answer=1).replace('"x"', '"x" # ' + "[" * 500))
+    assert run.exit_code == 0, run.stderr
+
+
+def test_toml_integers_too_large_for_a_float_are_located_errors(tmp_path: Any) -> None:
+    for x, answer in (("9" * 400, 1), ("0x" + "F" * 400, 1), (1, "0x" + "F" * 5000)):
+        run = check_file(tmp_path, PROBLEM.format(x=x, answer=answer), "--json")
+        assert run.exit_code == 2, run.stdout
+        error = run.json()["problems"][0]["error"]
+        assert error["message"].endswith("is too large for a 64-bit float")
+        assert error["line"] in (3, 4) and error["hint"] == "64-bit floats reach about 1.8e308"
+    run = check_file(tmp_path, PROBLEM.format(x=1, answer=1) + "rtol = " + "9" * 400 + "\n", "--json")
+    assert run.json()["problems"][0]["error"]["message"] == "problem '#1': rtol is too large for a 64-bit float"
+    # Past Python's 4,300 digits tomllib itself refuses the integer.
+    run = check_file(tmp_path, PROBLEM.format(x=1, answer="9" * 5000), "--json")
+    assert run.exit_code == 2
+    error = run.json()["error"]
+    assert error["message"].startswith("not valid TOML: exceeds the limit (4300 digits)")
+    assert (error["line"], error["column"]) == (4, 16)
