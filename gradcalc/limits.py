@@ -29,6 +29,13 @@ MAX_SOURCE_CHARS = 4_000_000
 # rows × columns from text that grows with rows + columns).
 MAX_ELEMENTS = 1_000_000
 
+# All the gates' values of one forward pass together, in elements: fifty values
+# of a million elements (a loss over a million rows of data with fifty gates),
+# 400 MB, and the backward pass's gradients beside them.  Past it the pass stops
+# at the gate that crosses it (one value of a million elements added to itself
+# a thousand times is a few kilobytes of text and would be 8 GB).
+MAX_PASS_ELEMENTS = 50_000_000
+
 # ---------------------------------------------------------------------------
 # "did you mean": a suggestion compares the unknown name with the known ones by
 # edit distance, which costs the product of two names' lengths.  Names longer
@@ -47,3 +54,4 @@ SUGGEST_MAX_WARNINGS = 20
 # reads the file: it reads nesting by recursion, and a thousand levels (2 KB of
 # brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
 MAX_TOML_DEPTH = 100
+

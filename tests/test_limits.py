@@ -9,14 +9,17 @@ characters that str methods scan in C (``Scanned``), or as the peak of
 from __future__ import annotations
 
 import sys
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from conftest import cli
 
 from gradcalc import limits
 from gradcalc.answerfile import grade_file
-from gradcalc.errors import closest
+from gradcalc.api import gradient
+from gradcalc.errors import GradcalcError, closest
 from gradcalc.pipeline import load
 from gradcalc.render.answers import file_doc, file_report
 from gradcalc.values import resolve_inputs
@@ -215,3 +218,69 @@ def test_toml_integers_too_large_for_a_float_are_located_errors(tmp_path: Any) -
     error = run.json()["error"]
     assert error["message"].startswith("not valid TOML: exceeds the limit (4300 digits)")
     assert (error["line"], error["column"]) == (4, 16)
+
+
+# ---------------------------------------------------------------------------
+# 4. Broadcasting
+
+
+def broadcast(n: int) -> str:
+    """A column of n ones times a row of n ones: text that grows with n, a value of n² elements."""
+    return f"a = [{', '.join(['[1]'] * n)}]\nb = [{', '.join(['1'] * n)}]\nsum(a*b)\n"
+
+
+def peak_bytes(fn: Callable[[], Any]) -> int:
+    """The most memory Python allocated while ``fn()`` ran (NumPy's arrays included)."""
+    tracemalloc.start()
+    try:
+        fn()
+    except GradcalcError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_broadcast_past_the_element_limit_is_refused_before_it_is_made() -> None:
+    # 30,000 × 30,000 (150 KB of text) asked for 6.7 GiB and ended in a MemoryError.
+    def cost(n: int) -> int:
+        return peak_bytes(lambda: gradient(broadcast(n), symbolic=False, numeric=False))
+
+    at_most_doubled(cost, 2_000)
+    run = cli("grad", broadcast(2_000), "--json", "--no-symbolic")
+    assert run.exit_code == 2
+    error = run.json()["error"]
+    assert error["kind"] == "limit"
+    assert error["message"] == (
+        f"gate q = a * b would have 4,000,000 elements (2000×2000), more than the limit of {limits.MAX_ELEMENTS:,}")
+    assert error["line"] == 3 and error["column"] == 5
+    assert error["hint"].startswith("the inputs' shapes are a: 2000×1, b: 2000")
+
+
+def test_a_value_at_the_element_limit_computes() -> None:
+    result = gradient(broadcast(1_000), symbolic=False, numeric=False)
+    assert result.value == 1_000_000
+
+
+@pytest.mark.parametrize(("formula", "shape"), [
+    ("sum(a @ b)", "3000×3000"),  # a column times a row
+    ("sum([a, a, a, a])", "4×3000×1"),
+])
+def test_matmul_and_stack_check_their_result_before_making_it(formula: str, shape: str) -> None:
+    column, row = f"a=[{', '.join(['[1]'] * 3000)}]", f"b=[[{', '.join(['1'] * 3000)}]]"
+    run = cli("grad", formula.replace("a, a, a, a", ", ".join(["a"] * 400)), column, row, "--json", "--no-symbolic")
+    assert run.exit_code == 2
+    message = run.json()["error"]["message"]
+    assert message.endswith(f"more than the limit of {limits.MAX_ELEMENTS:,}")
+    assert shape.replace("4×", "400×") in message
+
+
+def test_the_values_of_a_pass_together_are_bounded() -> None:
+    terms = limits.MAX_PASS_ELEMENTS // limits.MAX_ELEMENTS + 1
+    program = broadcast(1_000).replace("sum(a*b)", "c = a*b\nsum(" + " + ".join(["c"] * terms) + ")")
+    run = cli("grad", program, "--json", "--no-symbolic")
+    assert run.exit_code == 2
+    error = run.json()["error"]
+    assert error["kind"] == "limit" and error["line"] == 4
+    assert error["message"].endswith(f"more than the limit of {limits.MAX_PASS_ELEMENTS:,} in all")
