@@ -55,3 +55,14 @@ SUGGEST_MAX_WARNINGS = 20
 # brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
 MAX_TOML_DEPTH = 100
 
+# ---------------------------------------------------------------------------
+# `gradcalc jacobian`: a reverse pass per output element and a forward-mode pass
+# (and two central differences) per input element, each over every node and
+# every element of the tape's values.  Refused before any pass: a Jacobian of
+# more entries than this (outputs × inputs), or passes that would visit more
+# nodes (a Python step each, about 4 µs) or more elements (NumPy's, a few ns
+# each) than these.  exp(v) over 2,000 elements (4,000,000 entries) took 50 s and
+# 1 GB, 110 s and 2.1 GB as a table; at each limit a run takes a few seconds.
+MAX_JACOBIAN_ENTRIES = 250_000
+MAX_JACOBIAN_NODE_VISITS = 1_000_000
+MAX_JACOBIAN_ELEMENT_VISITS = 200_000_000

@@ -8,11 +8,13 @@ characters that str methods scan in C (``Scanned``), or as the peak of
 
 from __future__ import annotations
 
+import math
 import sys
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import cli
 
@@ -20,9 +22,11 @@ from gradcalc import limits
 from gradcalc.answerfile import grade_file
 from gradcalc.api import gradient
 from gradcalc.errors import GradcalcError, closest
+from gradcalc.jacobian import jacobian
+from gradcalc.passes import Loop
 from gradcalc.pipeline import load
 from gradcalc.render.answers import file_doc, file_report
-from gradcalc.values import resolve_inputs
+from gradcalc.values import parse_assignments, resolve_inputs
 
 # ---------------------------------------------------------------------------
 # Measuring work without a clock
@@ -218,6 +222,81 @@ def test_toml_integers_too_large_for_a_float_are_located_errors(tmp_path: Any) -
     error = run.json()["error"]
     assert error["message"].startswith("not valid TOML: exceeds the limit (4300 digits)")
     assert (error["line"], error["column"]) == (4, 16)
+
+
+# ---------------------------------------------------------------------------
+# 3. Jacobians, and the per-element checks of gradients
+
+
+def element_visits(fn: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many elements of values the loop executor's passes visit while ``fn()`` runs (NumPy's work)."""
+    visits = 0
+
+    def counted(name: str) -> None:
+        original = getattr(Loop, name)
+
+        def run(self: Loop, *args: Any) -> Any:
+            nonlocal visits
+            out = original(self, *args)
+            vals = out.grads if name == "backward" else out if isinstance(out, list) else args[0]
+            visits += sum(getattr(v, "size", 1) for v in vals)
+            return out
+
+        monkeypatch.setattr(Loop, name, run)
+
+    for name in ("forward", "backward", "jvp"):
+        counted(name)
+    try:
+        fn()
+    finally:
+        monkeypatch.undo()
+    return visits
+
+
+def test_the_checks_of_a_vector_gradient_are_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A forward-mode pass per element was chosen by counting nodes, not elements: 2,000 inputs
+    # beside a 1,000,000-element value made 2,000 passes over it.
+    def cost(n: int) -> int:
+        v = np.linspace(-1, 1, n)
+        return element_visits(lambda: gradient("sum(exp(v) * v)", {"v": v}, symbolic=False), monkeypatch)
+
+    at_most_doubled(cost, 1_000)
+
+
+def exp_of(n: int) -> tuple[str, str]:
+    return "exp(v)", f"v=[{', '.join(['0.001'] * n)}]"
+
+
+def test_a_jacobian_past_its_limit_is_refused_before_the_passes() -> None:
+    # exp(v) over 2,000 elements took 50 s and 1 GB (110 s and 2.1 GB as a table).
+    def cost(n: int) -> int:
+        formula, v = exp_of(n)
+        return peak_bytes(lambda: jacobian(formula, parse_assignments([v])))
+
+    at_most_doubled(cost, 1_000)
+    run = cli("jacobian", *exp_of(1_000), "--json")
+    assert run.exit_code == 2
+    error = run.json()["error"]
+    assert error["kind"] == "limit" and error["span"] == [0, 6]
+    assert error["message"] == (
+        f"the Jacobian of f would have 1,000 × 1,000 = 1,000,000 entries, more than the limit of "
+        f"{limits.MAX_JACOBIAN_ENTRIES:,}")
+
+
+def test_the_largest_jacobian_computes() -> None:
+    n = math.isqrt(limits.MAX_JACOBIAN_ENTRIES)
+    result = jacobian(*exp_of(n)[:1], parse_assignments(exp_of(n)[1:]))
+    assert len(result.reverse) == n and result.ok
+    assert result.reverse[7][7] == result.forward[7][7] == math.exp(0.001) and result.reverse[7][8] == 0
+
+
+def test_a_jacobian_of_too_many_passes_is_refused() -> None:
+    chain = "v" + " * 1.00001" * (limits.MAX_JACOBIAN_NODE_VISITS // 40)  # 10 outputs, 10 inputs: 40 passes
+    with pytest.raises(GradcalcError, match="40 passes over 50,001 nodes, more than the limit of 1,000,000 node"):
+        jacobian(chain, {"v": np.ones(10)})
+    big = f"([{', '.join(['[1]'] * 1_000)}] * [{', '.join(['1'] * 1_000)}])"
+    with pytest.raises(GradcalcError, match="elements of values, more than the limit of 200,000,000 element visits"):
+        jacobian(f"v * sum({big} * v[0])", {"v": np.ones(100)})
 
 
 # ---------------------------------------------------------------------------
