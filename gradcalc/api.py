@@ -93,7 +93,7 @@ class GradResult:
 
 
 def gradient(
-    formula: str | Program,
+    formula: str | Program | Tape,
     values: Mapping[str, Any] | None = None,
     *,
     symbolic: bool = True,

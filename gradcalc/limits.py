@@ -37,6 +37,15 @@ MAX_ELEMENTS = 1_000_000
 MAX_PASS_ELEMENTS = 50_000_000
 
 # ---------------------------------------------------------------------------
+# Outputs that show every node: --json's node list, --format markdown, `gradcalc
+# trace` and `gradcalc graph`.  At the most tokens (2,499,998 unary minuses) they
+# took 1–3 minutes and 3–8 GB for a document no one reads whole; at this many
+# nodes they take 1–3 s and at most 0.4 GB.  Past it they are refused as soon as
+# the graph is built; --brief (and --json --brief) and the tables, which show the
+# first and last 100 gates, have no limit but the tokenizer's.
+MAX_FULL_NODES = 100_000
+
+# ---------------------------------------------------------------------------
 # "did you mean": a suggestion compares the unknown name with the known ones by
 # edit distance, which costs the product of two names' lengths.  Names longer
 # than this get no suggestion (no one mistypes a 64-letter name by one letter and

@@ -363,3 +363,38 @@ def test_the_values_of_a_pass_together_are_bounded() -> None:
     error = run.json()["error"]
     assert error["kind"] == "limit" and error["line"] == 4
     assert error["message"].endswith(f"more than the limit of {limits.MAX_PASS_ELEMENTS:,} in all")
+
+
+# ---------------------------------------------------------------------------
+# 5. Outputs that show every node
+
+
+def test_a_full_output_is_linear_in_the_nodes() -> None:
+    def cost(n: int) -> int:
+        return lines_run(lambda: cli("grad", "-" * n + "x", "x=1", "--json", "--no-symbolic"))
+
+    at_most_doubled(cost, 2_000)
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (("grad", "--json"), "--json without --brief"),
+    (("grad", "--format", "markdown"), "--format markdown"),
+    (("trace", "--json"), "a trace"),
+    (("trace",), "a trace"),
+    (("graph",), "a picture"),
+    (("graph", "--format", "mermaid"), "a picture"),
+])
+def test_outputs_that_show_every_node_stop_at_the_limit(
+    monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], what: str
+) -> None:
+    monkeypatch.setattr("gradcalc.commands.common.MAX_FULL_NODES", 50)
+    assert cli(*args, "-" * 49 + "x", "x=1").exit_code == 0  # 50 nodes: x and 49 gates
+    run = cli(*args, "-" * 50 + "x", "x=1")
+    assert run.exit_code == 2
+    message = f"{what} would show all 51 nodes of the graph, more than the limit of 50"
+    assert message in (run.json()["error"]["message"] if "--json" in args else run.stderr)
+    assert "--brief gives the value and every gradient at any size" in run.stdout + run.stderr
+    # The outputs of a bounded size answer at any size.
+    assert cli("grad", "-" * 50 + "x", "x=1", "--brief").exit_code == 0
+    assert cli("grad", "-" * 50 + "x", "x=1", "--json", "--brief").exit_code == 0
+    assert cli("grad", "-" * 50 + "x", "x=1").exit_code == 0

@@ -19,6 +19,7 @@ from .common import (
     ValuesArg,
     emit_json,
     fail,
+    full_output_tape,
     read_source,
     warn,
 )
@@ -112,16 +113,20 @@ def grad(
 
             answers = parse_expectations(expect_value, expect_grad or [], expect or [], expect_upstream or [])
             step_params = parse_params(params, lr)
+        tape = None
+        if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
+            what = "--json without --brief" if as_json else "--format markdown"
+            tape = full_output_tape(text, name, what, output=output, fuse=fuse)
         result = gradient(
-            text,
+            text if tape is None else tape,
             given,
             symbolic=not no_symbolic,
             numeric=not no_numeric,
             symbolic_budget=symbolic_budget,
             tie=tie,
-            output=output,
+            output=output if tape is None else None,  # a tape is built for its output, and fused
             name=name,
-            fuse=fuse,
+            fuse=fuse and tape is None,
         )
         if homework:
             marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)

@@ -8,7 +8,18 @@ import typer
 
 from ..errors import GradcalcError
 from . import EXIT_OK
-from .common import ARGS_SETTINGS, FileOpt, FormulaArg, FuseOpt, TieOpt, ValuesArg, fail, read_source, warn
+from .common import (
+    ARGS_SETTINGS,
+    FileOpt,
+    FormulaArg,
+    FuseOpt,
+    TieOpt,
+    ValuesArg,
+    fail,
+    full_output_tape,
+    read_source,
+    warn,
+)
 
 if TYPE_CHECKING:
     from ..api import GradResult
@@ -69,16 +80,9 @@ def graph(
                 hint="add --output graph.png, or pipe the output into a file",
             )
         text, name, rest = read_source(formula, file, values or [])
-        result = gradient(
-            text,
-            parse_assignments(rest),
-            symbolic=False,
-            numeric=False,
-            tie=tie,
-            output=target,
-            name=name,
-            fuse=fuse,
-        )
+        tape = full_output_tape(text, name, "a picture", output=target, fuse=fuse,
+                                hint="gradcalc grad --brief gives the value and every gradient at any size")
+        result = gradient(tape, parse_assignments(rest), symbolic=False, numeric=False, tie=tie, name=name)
         warn(result.warnings)
         data = _render(result, kind, digits)
         if output_file is None:
