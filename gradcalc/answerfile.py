@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
 from .errors import GradcalcError, Source, Span, closest
 from .judge import judge
+from .limits import MAX_TOML_DEPTH
 from .values import NUMBER_RE
 
 if TYPE_CHECKING:
@@ -230,10 +231,23 @@ def load_problems(text: str, name: str) -> list[Problem | ProblemReport]:
     import tomllib
 
     source = Source(text, name)
+    deep = _Locator(text, scan=False).too_deep()
     try:
+        if deep is not None:
+            raise RecursionError
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(exc, source) from None
+    except RecursionError:  # tomllib reads nesting by recursion: a few hundred levels end it
+        raise GradcalcError(
+            f"the file nests arrays or tables more than {MAX_TOML_DEPTH} deep",
+            kind="limit",
+            span=(deep, deep + 1) if deep is not None else None,
+            hint="an answer file needs three levels at most: values = { W = [[1, 2], [3, 4]] }",
+            source=source,
+        ) from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise _long_integer(exc, source) from None
     for key in data:
         if key != "problem":
             raise GradcalcError(
@@ -308,10 +322,10 @@ def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source:
     tol: dict[str, float] = {}
     for key in ("rtol", "atol"):
         if key in table:
-            v = table[key]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 or not math.isfinite(v):
+            v = _float(_fits(table[key], key, (key,), error))
+            if v is None or not v >= 0 or not math.isfinite(v):
                 raise error(f"{key} must be a number ≥ 0", (key,), value=True)
-            tol[key] = float(v)
+            tol[key] = v
     values = _values(table.get("values", {}), k, where, source, error)
     expectations = []
     for what, key in ANSWER_KEYS.items():
@@ -349,6 +363,7 @@ def _values(raw: Any, k: int, where: _Locator, source: Source, error: Any) -> di
     for n, v in raw.items():
         if isinstance(v, bool) or not isinstance(v, int | float | str | list):
             raise error(f"the value of {n} must be a number, not {_toml_type(v)}", ("values", n), value=True)
+        _fits(v, f"values.{n}", ("values", n), error)
         text = repr(float(v)) if isinstance(v, int | float) else v if isinstance(v, str) else json.dumps(v)
         try:
             out.update(parse_assignments([f"{n}={text}"]))
@@ -369,7 +384,7 @@ def _expectation(
     if isinstance(raw, str):
         text = raw
     elif isinstance(raw, int):
-        text = str(raw)
+        text = str(_fits(raw, key, path, error))
     else:
         text = _typed_float(raw, source.text[loc.value[0] : loc.value[1]] if loc else None)
     try:
@@ -378,6 +393,45 @@ def _expectation(
         raise error(f"{key}: {err.message}", path, err.hint, value=True) from None
     base, index = parts or (name, ())
     return Expectation(what, base, answer, source, loc.key if loc else None, index)
+
+
+_FLOAT_RANGE = "64-bit floats reach about 1.8e308"
+
+
+def _float(v: Any) -> float | None:
+    """A TOML number as a float; None for anything else, or an integer too large for a float.
+
+    TOML's integers are exact: 400 digits, or 0xFFFF... as long as the file, are
+    integers that ``float()`` refuses with an OverflowError.
+    """
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
+def _fits(v: Any, key: str, path: tuple[str, ...], error: Any) -> Any:
+    """``v``, unless it is an integer too large for a float: then a located error."""
+    if isinstance(v, int) and not isinstance(v, bool) and _float(v) is None:
+        raise error(f"{key} is too large for a 64-bit float", path, _FLOAT_RANGE, value=True)
+    return v
+
+
+_LONG_INTEGER_RE = re.compile(r"[0-9][0-9_]{4000,}")
+
+
+def _long_integer(exc: ValueError, source: Source) -> GradcalcError:
+    """tomllib reads integers with int(), which refuses more than 4,300 digits (sys.get_int_max_str_digits)."""
+    m = _LONG_INTEGER_RE.search(source.text)
+    return GradcalcError(
+        f"not valid TOML: {str(exc).split(':')[0].lower()}",
+        kind="answers",
+        span=(m.start(), m.end()) if m else None,
+        hint=f"numbers in an answer file are 64-bit floats (at most 17 significant digits); {_FLOAT_RANGE}",
+        source=source,
+    )
 
 
 def _typed_float(value: float, raw: str | None) -> str:
@@ -430,12 +484,8 @@ def _toml_error(exc: Exception, source: Source) -> GradcalcError:
     if m:
         message = message[: m.start()].rstrip()
         line, col = line or int(m.group(1)), col or int(m.group(2))
-    span = None
-    if line is not None and col is not None:
-        starts = [0] + [i + 1 for i, c in enumerate(source.text) if c == "\n"]
-        if 0 < line <= len(starts):
-            at = min(starts[line - 1] + col - 1, len(source.text))
-            span = (at, at + 1)
+    at = source.offset(line, col) if line is not None and col is not None else None
+    span = (at, at + 1) if at is not None else None
     message = message[:1].lower() + message[1:]
     return GradcalcError(
         f"not valid TOML: {message}",
@@ -473,11 +523,32 @@ class _Locator:
     shortest form).
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, scan: bool = True) -> None:
         self.text = text
         self.headers: list[Span] = []
         self.keys: dict[tuple[int, tuple[str, ...]], _Loc] = {}
-        self._scan()
+        if scan:
+            self._scan()
+
+    def too_deep(self) -> int | None:
+        """Where arrays and inline tables first nest past MAX_TOML_DEPTH (tomllib's recursion has a floor)."""
+        text = self.text
+        depth, pos = 0, 0
+        while (m := _NESTING_RE.search(text, pos)) is not None:
+            at, c = m.start(), m.group()
+            if c in "\"'":
+                pos = self._value_end(at)
+            elif c == "#":
+                pos = self._next_line(at)
+            elif c in "[{":
+                depth += 1
+                if depth > MAX_TOML_DEPTH:
+                    return at
+                pos = at + 1
+            else:
+                depth = max(0, depth - 1)
+                pos = at + 1
+        return None
 
     def _scan(self) -> None:
         text, n = self.text, len(self.text)
@@ -615,6 +686,9 @@ class _Locator:
                 current += c
         parts.append(current.strip())
         return parts
+
+
+_NESTING_RE = re.compile(r"""[\[\]{}#"']""")
 
 
 def _escaped_backslash(text: str, i: int) -> bool:

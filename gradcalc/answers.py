@@ -39,9 +39,10 @@ Ask = Callable[[Kind, str], str]
 # A hair of float slack, relative: 0.39 is right for 0.395 although 0.395 - 0.39 > 0.005 in floats.
 SLACK = 1e-12
 
-LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*'*\Z")
+# A name, or a rebound name's label: c', c'', c''', then c'4, c'5, ... (see gradcalc.builder).
+LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:'*|'[0-9]+)\Z")
 # One element of a vector or matrix, as the formula indexes it: v[2], W[0, 1].
-ELEMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*'*)\[ *([0-9]{1,9}) *(?:, *([0-9]{1,9}) *)?\]\Z")
+ELEMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:'*|'[0-9]+))\[ *([0-9]{1,9}) *(?:, *([0-9]{1,9}) *)?\]\Z")
 
 
 def split_label(label: str) -> tuple[str, tuple[int, ...]] | None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import checks
 from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
-from .ops import DEFAULT_TIE, TIE_MODES
+from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
 from .parser import Program
 from .passes import Backprop, Executor, finite
 from .pipeline import Evaluation, Kink, assemble, elements, evaluate, kinks, quiet, unit
@@ -93,7 +93,7 @@ class GradResult:
 
 
 def gradient(
-    formula: str | Program,
+    formula: str | Program | Tape,
     values: Mapping[str, Any] | None = None,
     *,
     symbolic: bool = True,
@@ -176,8 +176,11 @@ def require_scalar(tape: Tape, vals: list[Any], hint: str = SCALAR_HINT) -> None
 
 def _check_variables(result: GradResult, ev: Evaluation, biggest: float) -> None:
     tape, vals, bp, m = result.tape, result.values, result.backprop, ev.m
-    sizes = {name: len(elements(result.inputs[name])) for name in tape.variables}
-    per_variable = sum(sizes.values()) * len(tape.nodes) <= checks.PER_VARIABLE_LIMIT
+    # A pass visits every element of every value, not every node: over vectors and matrices a
+    # pass per element of the variables is quadratic (2,000 inputs × a 1,000,000-element value).
+    inputs = sum(_size(result.inputs[name]) for name in tape.variables)
+    visits = len(tape.nodes) if isinstance(m, ScalarMath) else sum(map(_size, vals))
+    per_variable = inputs * visits <= checks.PER_VARIABLE_LIMIT
     for name, i in tape.variables.items():
         value = result.inputs[name]
         grad = bp.grads[i]
@@ -204,6 +207,11 @@ def _check_variables(result: GradResult, ev: Evaluation, biggest: float) -> None
         if d["at_kink"]:
             d["numeric_note"] = "the central difference differs where gates sit at non-differentiable points"
         result.directional = d
+
+
+def _size(x: Any) -> int:
+    """How many elements a value has: 1 for a number."""
+    return getattr(x, "size", 1)
 
 
 def _scalar(x: Any) -> float:

@@ -8,8 +8,15 @@ Elm; ``to_json()`` gives the same facts as a dict for ``--json``.
 
 from __future__ import annotations
 
+import operator
 import unicodedata
-from dataclasses import dataclass
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import accumulate, count
+
+from .limits import SUGGEST_MAX_CANDIDATES, SUGGEST_MAX_NAME
 
 Span = tuple[int, int]
 
@@ -20,17 +27,34 @@ class Source:
 
     text: str
     name: str = "<formula>"
+    # Where each line starts, found on the first question: an answer file asks once per
+    # problem, and counting the lines before each place again was quadratic in the file.
+    _starts: array[int] = field(default_factory=lambda: array("q"), init=False, repr=False, compare=False)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = self.text.count("\n", 0, offset) + 1
-        start = self.text.rfind("\n", 0, offset) + 1
-        return line, offset - start + 1
+        starts = self._line_starts()
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
     def line_text(self, line: int) -> str:
-        lines = self.text.split("\n")
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+        starts = self._line_starts()
+        if not 0 < line < len(starts):
+            return ""
+        return self.text[starts[line - 1] : starts[line] - 1].rstrip("\r")
+
+    def offset(self, line: int, column: int) -> int | None:
+        """The character offset of a 1-based line and column, None past the last line."""
+        starts = self._line_starts()
+        return min(starts[line - 1] + column - 1, len(self.text)) if 0 < line < len(starts) else None
+
+    def _line_starts(self) -> array[int]:
+        """Each line's first offset, then one past the end (the start of a line after the last)."""
+        if not self._starts:
+            lengths = map(len, self.text.split("\n"))
+            self._starts.extend(map(operator.add, accumulate(lengths, initial=0), count()))
+        return self._starts
 
 
 # Lines longer than this are shown as a window around the caret.
@@ -136,17 +160,36 @@ def _columns(text: str) -> int:
     )
 
 
-def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    """The candidate nearest to ``name`` by edit distance, if near enough."""
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate nearest to ``name`` by edit distance, if near enough.
+
+    The work is bounded whatever the input: a name longer than SUGGEST_MAX_NAME
+    gets no suggestion, only candidates within 3 letters of its length are
+    compared (others are too far anyway), at most SUGGEST_MAX_CANDIDATES of
+    them, each in a band that stops once it cannot beat the best so far.  (A
+    full table over an 8,000-letter name took 40 s; 1,000 warnings each against
+    1,000 variables, 25 s.)
+    """
+    if len(name) > SUGGEST_MAX_NAME:
+        return None
+    low = name.lower()
+    # Near enough: a third of the shorter word's letters changed, at least one, and something
+    # in common (any one letter is one edit from any other: y is no typo of T, but of yy).
+    # No candidate can be allowed more than the name's own third: farther ones are not computed.
+    most = max(1, len(name) // 3)
     best: tuple[int, str] | None = None
+    compared = 0
     for cand in candidates:
-        d = _edit_distance(name.lower(), cand.lower())
-        if best is None or d < best[0]:
+        if abs(len(cand) - len(name)) > 3:
+            continue
+        compared += 1
+        if compared > SUGGEST_MAX_CANDIDATES:
+            break
+        d = _edit_distance(low, cand.lower(), most if best is None else best[0] - 1)
+        if d <= most and (best is None or d < best[0]):
             best = (d, cand)
     if best is None:
         return None
-    # Near enough: a third of the shorter word's letters changed, at least one, and something
-    # in common (any one letter is one edit from any other: y is no typo of T, but of yy).
     d, near = best
     return near if d <= max(1, min(len(name), len(near)) // 3) and d < max(len(name), len(near)) else None
 
@@ -160,18 +203,32 @@ def suggest(name: str, known: list[str], intro: str) -> str:
     return f"{intro} {shown}" if known else "the formula has none"
 
 
-def _edit_distance(a: str, b: str) -> int:
-    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours)."""
-    if abs(len(a) - len(b)) > 3:
-        return 99
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours), if at most ``limit``.
+
+    Past ``limit`` the answer is ``limit + 1``: only cells within ``limit`` of
+    the diagonal can stay under it, and once two rows running are all past it,
+    so is the end.
+    """
+    over = limit + 1
+    if abs(len(a) - len(b)) > 3 or abs(len(a) - len(b)) > limit:
+        return over
+    n = len(b)
     before: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [min(j, over) for j in range(n + 1)]
+    prev_low = prev[0]
     for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
+        cur = [over] * (n + 1)
+        cur[0] = min(i, over)
+        low = cur[0]
+        for j in range(max(1, i - limit), min(n, i + limit) + 1):
+            cb = b[j - 1]
             best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 best = min(best, before[j - 2] + 1)
-            cur.append(best)
-        before, prev = prev, cur
-    return prev[-1]
+            cur[j] = best = min(best, over)
+            low = min(low, best)
+        if low >= over and prev_low >= over:  # every alignment passes through one of these two rows
+            return over
+        before, prev, prev_low = prev, cur, low
+    return prev[n]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradcalcError
+from .limits import MAX_ELEMENTS, MAX_PASS_ELEMENTS
 from .ops import ScalarMath, chain_product
 from .tape import CONST, GATE, SWEEP_MIN_NODES, VAR, Tape
 
@@ -89,22 +90,37 @@ class Loop:
         self.scalar = isinstance(m, ScalarMath)
 
     def forward(self, inputs: Mapping[str, Any]) -> list[Any]:
-        """Every node's value, in tape order."""
+        """Every node's value, in tape order.
+
+        On arrays, no gate's value may pass MAX_ELEMENTS (checked before it is
+        made: see gradcalc.tensor.NumpyMath) nor all the gates' values together
+        MAX_PASS_ELEMENTS (a 1,000,000-element value added to itself a thousand
+        times is a few kilobytes of text).
+        """
         tape, m = self.tape, self.m
         vals: list[Any] = [0.0] * len(tape.nodes)
+        arrays = not self.scalar
+        total = 0
         i = 0
         try:
             for i, node in enumerate(tape.nodes):
                 kind = node.kind
                 if kind == GATE:
                     args = node.args
-                    fwd = node.op.fwd  # type: ignore[union-attr]
+                    op = node.op
+                    fwd = op.fwd  # type: ignore[union-attr]
+                    if arrays and len(args) > 1 and op.local is not None:  # type: ignore[union-attr]
+                        m.broadcast_fits([vals[j] for j in args])  # elementwise: the inputs broadcast
                     if len(args) == 2:
                         vals[i] = fwd(m, vals[args[0]], vals[args[1]])
                     elif len(args) == 1:
                         vals[i] = fwd(m, vals[args[0]])
                     else:
                         vals[i] = fwd(m, *[vals[j] for j in args])
+                    if arrays:
+                        total += getattr(vals[i], "size", 1)
+                        if total > MAX_PASS_ELEMENTS:
+                            raise _too_many_elements(tape, i, total)
                 elif kind == VAR:
                     vals[i] = inputs[node.label]
                 else:
@@ -283,10 +299,19 @@ def _zero(g: Any) -> bool:
 
 
 def shape_error(tape: Tape, vals: list[Any], i: int, exc: Exception) -> GradcalcError:
-    from .tensor import shape_text
+    from .tensor import TooLarge, shape_text
 
     node = tape.nodes[i]
     shapes = ", ".join(f"{tape.nodes[j].label}: {shape_text(vals[j])}" for j in node.args)
+    if isinstance(exc, TooLarge):
+        return GradcalcError(
+            f"gate {node.label} = {tape.gate_text(i)} would have {math.prod(exc.shape):,} elements "
+            f"({'×'.join(map(str, exc.shape))}), more than the limit of {MAX_ELEMENTS:,}",
+            kind="limit",
+            span=node.span,
+            hint=f"the inputs' shapes are {shapes}; a value may have at most {MAX_ELEMENTS:,} elements",
+            source=tape.source,
+        )
     reason = str(exc).split("\n")[0]
     if "broadcast" in reason or "could not be broadcast" in reason:
         reason = "the shapes do not broadcast together"
@@ -297,6 +322,18 @@ def shape_error(tape: Tape, vals: list[Any], i: int, exc: Exception) -> Gradcalc
         kind="shape",
         span=node.span,
         hint=f"the inputs' shapes are {shapes}",
+        source=tape.source,
+    )
+
+
+def _too_many_elements(tape: Tape, i: int, total: int) -> GradcalcError:
+    node = tape.nodes[i]
+    return GradcalcError(
+        f"the forward pass's values reach {total:,} elements at gate {node.label} = {tape.gate_text(i)}, "
+        f"more than the limit of {MAX_PASS_ELEMENTS:,} in all",
+        kind="limit",
+        span=node.span,
+        hint="use fewer or smaller vectors and matrices",
         source=tape.source,
     )
 

@@ -10,6 +10,7 @@ for NumPy.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,14 +18,32 @@ import numpy as np
 
 from .errors import GradcalcError, Source
 from .grammar import NUMBER_RE
+from .limits import MAX_ELEMENTS
 from .ops import DEFAULT_TIE
 
-# Largest array literal accepted as a value, in elements.
-MAX_ELEMENTS = 1_000_000
+
+class TooLarge(ValueError):
+    """A gate's value would have more than MAX_ELEMENTS elements: raised before it is allocated."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__(f"its value would be {'×'.join(map(str, shape))}")
+        self.shape = shape
+
+
+def fits(shape: tuple[int, ...]) -> None:
+    """Refuse a value of this shape, past MAX_ELEMENTS, before NumPy allocates it."""
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise TooLarge(shape)
 
 
 class NumpyMath:
-    """The math namespace over NumPy arrays: elementwise, broadcasting, IEEE results."""
+    """The math namespace over NumPy arrays: elementwise, broadcasting, IEEE results.
+
+    Broadcasting makes values larger than their inputs: [[1], ...] * [1, ...] is
+    rows × columns from text that grows with rows + columns.  The ops that can
+    grow (elementwise gates with inputs of different shapes, ``matmul``,
+    ``stack``) check their result's shape against MAX_ELEMENTS first.
+    """
 
     def __init__(self, tie: str = DEFAULT_TIE) -> None:
         self.tie = tie
@@ -52,6 +71,18 @@ class NumpyMath:
     ones_like = staticmethod(np.ones_like)
     shape = staticmethod(np.shape)
     broadcast_to = staticmethod(np.broadcast_to)
+
+    @staticmethod
+    def broadcast_fits(xs: Sequence[Any]) -> None:
+        """The inputs of an elementwise gate broadcast to a shape within MAX_ELEMENTS (or not at all: the gate says)."""
+        shapes = [np.shape(x) for x in xs]
+        if all(shape == shapes[0] for shape in shapes):
+            return
+        try:
+            shape = np.broadcast_shapes(*shapes)
+        except ValueError:
+            return
+        fits(shape)
 
     @staticmethod
     def sigmoid(x: Any) -> Any:
@@ -140,6 +171,9 @@ class NumpyMath:
     def matmul(a: Any, b: Any) -> Any:
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError("the matrix product needs vectors or matrices on both sides; use * for scalars")
+        shape = _matmul_shape(np.shape(a), np.shape(b))
+        if shape is not None:
+            fits(shape)
         out = np.matmul(a, b)
         return out if np.ndim(out) else float(out)
 
@@ -189,6 +223,7 @@ class NumpyMath:
         shapes = {np.shape(x) for x in xs}
         if len(shapes) > 1:
             raise ValueError(f"the items of a list must have one shape, not {' and '.join(map(str, sorted(shapes)))}")
+        fits((len(xs), *shapes.pop()))
         return np.stack([np.asarray(x, dtype=float) for x in xs])
 
     @staticmethod
@@ -207,6 +242,20 @@ class NumpyMath:
         out = np.zeros(np.shape(like))
         out[index] = g
         return out
+
+
+def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape of a @ b by NumPy's rules, or None when the inner dimensions do not match (matmul says)."""
+    left, right = (1, *a) if len(a) == 1 else a, (*b, 1) if len(b) == 1 else b
+    if left[-1] != right[-2]:
+        return None
+    try:
+        batch = np.broadcast_shapes(left[:-2], right[:-2])
+    except ValueError:
+        return None
+    rows = (left[-2],) if len(a) > 1 else ()  # a vector's added dimension goes again
+    columns = (right[-1],) if len(b) > 1 else ()
+    return (*batch, *rows, *columns)
 
 
 def is_array(x: Any) -> bool:

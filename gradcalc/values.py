@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import GradcalcError, Source, closest
 from .grammar import NUMBER_RE
+from .limits import SUGGEST_MAX_WARNINGS
 from .ops import CONSTANTS, FUNCTIONS
 from .tape import Tape
 
@@ -196,10 +197,11 @@ def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any]
                 hint="rename the variable in the formula",
             )
     inputs = {n: _value(given[n]) if n in given else tape.defaults[n] for n in tape.variables}
-    warnings = []
+    warnings: list[str] = []
     for name in given:
         if name not in tape.variables:
-            near = closest(name, list(tape.variables))
+            # Each suggestion reads every variable: only the first few warnings look for one.
+            near = closest(name, tape.variables) if len(warnings) < SUGGEST_MAX_WARNINGS else None
             extra = f" (did you mean {near!r}?)" if near else ""
             warnings.append(f"{name!r} is not used by the formula; its value is ignored{extra}")
     warnings += _unused_defaults(tape)

@@ -11,21 +11,17 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from ..budget import MAX_SECONDS
 from ..errors import GradcalcError
+from ..limits import MAX_FULL_NODES, MAX_SOURCE_CHARS
 from . import EXIT_BAD_INPUT, EXIT_OUTPUT
 
-# Largest formula or program read, in characters (the value arguments have the
-# same limit, together): five times the 100,000-term sums and 100,000-deep
-# parentheses that must compute, and a clear error past it.  Time and memory
-# grow linearly: at the limit the worst case (a million unary minuses) takes
-# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
-# bounds a run.
-MAX_SOURCE_CHARS = 4_000_000
+if TYPE_CHECKING:
+    from ..tape import Tape
 
 # Formulas may start with '-' ("-x^2") and values with a name ("x=-2"); anything
 # click does not know as an option is handed through as an argument.
@@ -278,6 +274,21 @@ def _decode(data: bytes, name: str) -> str:
             kind="file",
             hint="save the file as UTF-8",
         ) from None
+
+
+def full_output_tape(text: str, name: str, what: str, *, output: str | None = None, fuse: bool = False,
+                     hint: str = "--brief gives the value and every gradient at any size") -> Tape:
+    """The tape of a run whose output shows every node, refused past MAX_FULL_NODES before any pass."""
+    from ..pipeline import load
+
+    tape = load(text, output=output, fuse=fuse, name=name)
+    if len(tape.nodes) > MAX_FULL_NODES:
+        raise GradcalcError(
+            f"{what} would show all {len(tape.nodes):,} nodes of the graph, more than the limit of {MAX_FULL_NODES:,}",
+            kind="limit",
+            hint=hint,
+        )
+    return tape
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .common import (
     document_format,
     emit_json,
     fail,
+    full_output_tape,
     read_source,
     reject_unknown_options,
     report_to,
@@ -144,16 +145,20 @@ def grad(
                                          expect_upstream or [])
             step_params = parse_params(params, lr)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
+        tape = None
+        if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
+            what = "--json without --brief" if as_json else "--format markdown"
+            tape = full_output_tape(text, name, what, output=target, fuse=fuse)
         result = gradient(
-            text,
+            text if tape is None else tape,
             given,
             symbolic=not no_symbolic,
             numeric=not no_numeric,
             symbolic_budget=symbolic_budget,
             tie=tie,
-            output=target,
+            output=target if tape is None else None,  # a tape is built for its output, and fused
             name=name,
-            fuse=fuse,
+            fuse=fuse and tape is None,
         )
         if homework:
             marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)

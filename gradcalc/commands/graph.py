@@ -17,6 +17,7 @@ from .common import (
     TieOpt,
     ValuesArg,
     fail,
+    full_output_tape,
     read_source,
     reject_unknown_options,
     warn,
@@ -87,16 +88,9 @@ def graph(
                 hint=f"add --output graph.{kind}, or pipe the output into a file",
             )
         text, name, rest = read_source(formula, file, values or [])
-        result = gradient(
-            text,
-            parse_assignments(rest),
-            symbolic=False,
-            numeric=False,
-            tie=tie,
-            output=target,
-            name=name,
-            fuse=fuse,
-        )
+        tape = full_output_tape(text, name, "a picture", output=target, fuse=fuse,
+                                hint="gradcalc grad --brief gives the value and every gradient at any size")
+        result = gradient(tape, parse_assignments(rest), symbolic=False, numeric=False, tie=tie, name=name)
         warn(result.warnings)
         data = _render(result, kind, digits)
     except GradcalcError as err:

@@ -25,6 +25,7 @@ from .common import (
     document_format,
     emit_json,
     fail,
+    full_output_tape,
     read_source,
     reject_unknown_options,
     report_to,
@@ -95,6 +96,9 @@ def trace(
                 hint="drop --seed, or use --mode forward",
             )
         text, name, rest = read_source(formula, file, values or [])
+        # Built once here to count its nodes, and again by trace(), which takes text.
+        full_output_tape(text, name, "a trace", output=target, fuse=fuse,
+                         hint="gradcalc grad --brief gives the value and every gradient at any size")
         result = compute(
             text, parse_assignments(rest), mode=chosen, seed=seed, tie=tie, output=target, fuse=fuse, name=name
         )

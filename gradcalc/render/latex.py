@@ -37,8 +37,8 @@ _TRAILING_DIGITS = re.compile(r"([A-Za-z]+)([0-9]+)\Z")
 
 def latex_name(name: str) -> str:
     """A variable or node name in math mode: ``w0`` → ``w_{0}``, ``tax`` → ``\\mathit{tax}``."""
-    primes = len(name) - len(name.rstrip("'"))
-    name = name.rstrip("'")
+    name, prime, nth = name.partition("'")  # a rebound name's label: c', c'', then c'4
+    mark = f"^{{({nth})}}" if nth.isdigit() else prime + nth
     base, _, sub = name.partition("_")
     if not sub:
         match = _TRAILING_DIGITS.match(name)
@@ -47,7 +47,7 @@ def latex_name(name: str) -> str:
     text = _word(base) if base else ""
     if sub:
         text += "_{" + (sub if sub.isdigit() else _word(sub.replace("_", r"\_"))) + "}"
-    return text + "'" * primes
+    return text + mark
 
 
 def _word(word: str) -> str:

@@ -1,0 +1,77 @@
+"""Every limit gradcalc sets on its input and on its work, in one place.
+
+gradcalc runs on text nobody has checked (a grading server), so each kind of
+work that an input can make grow is bounded here, with the reason for the
+number; past a limit the command line answers with a clear error of kind
+``limit`` (exit 2) that states the number.  The README's "Safety and limits"
+section lists them all.  Two limits live beside the code they bound and are
+listed there too: the tokenizer's ``gradcalc.parser.MAX_TOKENS`` and the SymPy
+check's ``gradcalc.symbolic.MAX_SYMBOLIC_NODES``.
+
+A leaf module: it imports nothing, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------
+# Input size
+
+# Largest formula or program read, in characters (the value arguments have the
+# same limit, together): five times the 100,000-term sums and 100,000-deep
+# parentheses that must compute, and a clear error past it.  Time and memory
+# grow linearly: at the limit the worst case (a million unary minuses) takes
+# about 10 s and 0.6 GB (`python tools/fuzz.py --limits`), so bounding the input
+# bounds a run.
+MAX_SOURCE_CHARS = 4_000_000
+
+# Largest array, in elements: a vector or matrix given as a value, and the value
+# of any one gate (broadcasting [[1], ...] * [1, ...] would otherwise ask for
+# rows × columns from text that grows with rows + columns).
+MAX_ELEMENTS = 1_000_000
+
+# All the gates' values of one forward pass together, in elements: fifty values
+# of a million elements (a loss over a million rows of data with fifty gates),
+# 400 MB, and the backward pass's gradients beside them.  Past it the pass stops
+# at the gate that crosses it (one value of a million elements added to itself
+# a thousand times is a few kilobytes of text and would be 8 GB).
+MAX_PASS_ELEMENTS = 50_000_000
+
+# ---------------------------------------------------------------------------
+# Outputs that show every node: --json's node list, --format markdown, `gradcalc
+# trace` and `gradcalc graph`.  At the most tokens (2,499,998 unary minuses) they
+# took 1–3 minutes and 3–8 GB for a document no one reads whole; at this many
+# nodes they take 1–3 s and at most 0.4 GB.  Past it they are refused as soon as
+# the graph is built; --brief (and --json --brief) and the tables, which show the
+# first and last 100 gates, have no limit but the tokenizer's.
+MAX_FULL_NODES = 100_000
+
+# ---------------------------------------------------------------------------
+# "did you mean": a suggestion compares the unknown name with the known ones by
+# edit distance, which costs the product of two names' lengths.  Names longer
+# than this get no suggestion (no one mistypes a 64-letter name by one letter and
+# wants to be told); only candidates of about the same length are compared, and
+# at most this many of them.  A run gives at most SUGGEST_MAX_WARNINGS warnings
+# a suggestion (one per value given but unused): the rest are listed plainly.
+SUGGEST_MAX_NAME = 64
+SUGGEST_MAX_CANDIDATES = 200
+SUGGEST_MAX_WARNINGS = 20
+
+# ---------------------------------------------------------------------------
+# Answer files (`gradcalc check`)
+
+# Arrays and inline tables nested deeper than this are refused before tomllib
+# reads the file: it reads nesting by recursion, and a thousand levels (2 KB of
+# brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
+MAX_TOML_DEPTH = 100
+
+# ---------------------------------------------------------------------------
+# `gradcalc jacobian`: a reverse pass per output element and a forward-mode pass
+# (and two central differences) per input element, each over every node and
+# every element of the tape's values.  Refused before any pass: a Jacobian of
+# more entries than this (outputs × inputs), or passes that would visit more
+# nodes (a Python step each, about 4 µs) or more elements (NumPy's, a few ns
+# each) than these.  exp(v) over 2,000 elements (4,000,000 entries) took 50 s and
+# 1 GB, 110 s and 2.1 GB as a table; at each limit a run takes a few seconds.
+MAX_JACOBIAN_ENTRIES = 250_000
+MAX_JACOBIAN_NODE_VISITS = 1_000_000
+MAX_JACOBIAN_ELEMENT_VISITS = 200_000_000
