@@ -23,18 +23,13 @@ from typing import Any
 
 from .budget import Interrupted
 from .errors import GradcalcError, Source
+from .limits import MAX_DATA_ROWS, MAX_ITERATIONS
 from .parser import Program
 from .passes import choose_math, executor, first_nonfinite
 from .pipeline import load, quiet
 from .step import check_learning_rate
 from .tape import Tape
 from .values import NUMBER_RE, resolve_inputs
-
-# Limits on a training run, so that work is bounded by the input: the bytes and rows of --data, and the
-# iterations of the whole run (--steps, or --epochs × batches).  Each is an exit-2 error that states it.
-MAX_DATA_BYTES = 64 * 1024**2
-MAX_DATA_ROWS = 1_000_000
-MAX_ITERATIONS = 10_000_000
 
 Progress = Callable[[int, int], None]  # (iterations done, iterations in all)
 

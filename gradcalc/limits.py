@@ -75,3 +75,12 @@ MAX_TOML_DEPTH = 100
 MAX_JACOBIAN_ENTRIES = 250_000
 MAX_JACOBIAN_NODE_VISITS = 1_000_000
 MAX_JACOBIAN_ELEMENT_VISITS = 200_000_000
+
+# ---------------------------------------------------------------------------
+# Training (`gradcalc descend`): the bytes and rows of --data, and the iterations of a whole run
+# (--steps, or --epochs × batches), checked before the first step.
+
+MAX_DATA_BYTES = 64 * 1024**2
+MAX_DATA_ROWS = 1_000_000
+MAX_ITERATIONS = 10_000_000
+
