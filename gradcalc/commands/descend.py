@@ -90,9 +90,9 @@ def descend(
 
     Exit codes: 0 done, 1 the loss diverged (became inf or nan), 2 bad input, 4 the plot could not be written.
     """
+    from ..descend import descend as run
     from ..descend import read_csv
     from ..limits import MAX_DATA_BYTES
-    from ..descend import descend as run
     from ..values import parse_assignments
 
     try:
