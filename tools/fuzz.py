@@ -410,6 +410,78 @@ def limits() -> None:
         assert code in (0, 1, 2) and TRACEBACK not in err
 
 
+# The attack families kept from the safety review: each input of a family at size n and 2n.
+GROWTH_FAMILIES: dict[str, Callable[[int], list[str]]] = {
+    "did you mean, long names": lambda n: ["grad", "a" * n + " + 1", "a" * (n - 1) + "b=1"],
+    "unused values beside variables": lambda n: [
+        "grad", "+".join(f"v{k}" for k in range(n)), *[f"v{k}=1" for k in range(n)], *[f"u{k}=1" for k in range(n)],
+        "--brief", "--no-symbolic"],
+    "rebinding c = c + 1": lambda n: ["grad", "c = 1\n" + "c = c + 1\n" * n + "c", "--brief", "--no-symbolic"],
+    "jacobian of exp(v)": lambda n: ["jacobian", "exp(v)", "v=[" + ",".join(["1"] * max(1, n // 40)) + "]"],
+    "broadcast a*b": lambda n: ["grad", "sum(a*b)", "a=[" + ",".join(["[1]"] * n) + "]",
+                                "b=[" + ",".join(["1"] * n) + "]", "--no-symbolic"],
+    "full --json of unary minuses": lambda n: ["grad", "-" * (n * 10) + "x", "x=1", "--json", "--no-symbolic"],
+}
+HOSTILE = ("\x1b[2J\x1b]0;PWNED\x07", "\u202e", "`<img src=x onerror=alert(1)>`", '"]; evil [', "\\G\\N")
+FORMAT_ARGS = (["--format", "markdown"], ["--format", "latex", "--no-symbolic"], ["--json"], [])
+
+
+def attack() -> None:
+    """The safety review's families, as a run you can repeat: growth, orphans, control characters."""
+    import subprocess
+
+    exe = [sys.executable, "-m", "gradcalc"]
+    print("[attack] growth: doubling an input costs at most about 2.5x (time and peak memory)", flush=True)
+    for label, make in GROWTH_FAMILIES.items():
+        costs = []
+        for n in (2_000, 4_000):
+            start = time.monotonic()
+            proc = subprocess.run([*exe, *make(n)], capture_output=True, text=True, timeout=120)
+            costs.append((time.monotonic() - start, proc.returncode))
+            assert proc.returncode in (0, 1, 2) and TRACEBACK not in proc.stderr, (label, proc.stderr[-400:])
+        ratio = costs[1][0] / max(costs[0][0], 1e-3)
+        print(f"  {label:34} {costs[0][0]:6.2f} s -> {costs[1][0]:6.2f} s  x{ratio:4.2f}  exit {costs[1][1]}",
+              flush=True)
+    print("[attack] orphans: kill gradcalc mid-check; nothing of its group survives a second", flush=True)
+    # Each level nests the last twice: SymPy's derivative does not finish in minutes (tests/test_budget.py's).
+    swell = "\n".join(["x = 0.3", "y = 0.2", "z = 0.1", "a0 = x",
+                        *[f"a{k} = exp(sin(a{k - 1})*y)^(a{k - 1}+z) + a{k - 1}*x" for k in range(1, 17)], "a16"])
+    for sig in ("SIGTERM", "SIGINT", "SIGHUP", "SIGKILL"):
+        proc = subprocess.Popen([*exe, "grad", "-", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        assert proc.stdin is not None
+        proc.stdin.write(swell.encode())
+        proc.stdin.close()
+        proc.stdin = None  # written and closed: communicate() must not flush it
+        time.sleep(1.5)  # the check is under way
+        os.kill(proc.pid, getattr(signal, sig))
+        proc.communicate(timeout=10)
+        time.sleep(1.0)
+        left = [p for p in os.listdir("/proc") if p.isdigit() and _group(int(p)) == proc.pid]
+        print(f"  {sig:8} exit {proc.returncode:4}  left running: {len(left)}", flush=True)
+        assert not left, (sig, left)
+    print("[attack] control characters and markup through every format", flush=True)
+    for text in HOSTILE:
+        for extra in FORMAT_ARGS:
+            proc = subprocess.run([*exe, "grad", f"x*2 # {text}", "x=1", *extra], capture_output=True, text=True,
+                                  timeout=60)
+            out = proc.stdout + proc.stderr
+            raw = [c for c in out if (ord(c) < 32 and c not in "\n\t") or c in "\u202e"]
+            assert proc.returncode in (0, 2) and not raw, (text, extra, out[:300])  # markup: tests/test_escaping.py
+    print("[attack] nothing found", flush=True)
+
+
+def _group(pid: int) -> int | None:
+    """The process group of a live process (a zombie, dead and waiting to be reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rpartition(")")[2].split()[0] == "Z":
+                return None
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 def _peak_mb() -> int:
     """The process's peak resident memory so far, in MB (it only grows: read it case by case)."""
     try:
@@ -429,9 +501,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", help="where atheris writes a crashing input (default: the current folder)")
     parser.add_argument("--verbose", action="store_true", help="atheris: print libFuzzer's line per new input")
     parser.add_argument("--limits", action="store_true", help="time the big-input cases instead of fuzzing")
+    parser.add_argument("--attack", action="store_true",
+                        help="the safety families instead of fuzzing: growth of doubled inputs, orphans, control bytes")
     args = parser.parse_args(argv)
     if args.limits:
         limits()
+        return 0
+    if args.attack:
+        attack()
         return 0
     engine = args.engine
     if engine == "auto":
