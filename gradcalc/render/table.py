@@ -181,9 +181,7 @@ def gradient_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[list
         if v is None:
             rows.append(f"{left_out:,} more variables: --brief or --json lists them")
             continue
-        derivative = _derivative_text(v.derivative)
-        if len(derivative) > 3 * DERIVATIVE_WIDTH:
-            derivative = derivative[: 3 * DERIVATIVE_WIDTH] + "…"
+        derivative = _derivative_text(v.derivative)  # folded onto lines in its column, never cut
         text = verdict(result, v)
         rows.append([v.name, fmt(v.value, digits), fmt(v.gradient, digits), derivative, fmt(v.symbolic, digits),
                      fmt(v.forward, digits), fmt(v.numeric, digits), Text(text, style=VERDICT_STYLE[text[0]])])
