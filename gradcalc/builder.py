@@ -388,8 +388,7 @@ def _not_yet(span: Span, what: str) -> GradcalcError:
 def _call_example(name: str) -> str:
     """A call of ``name`` with as many arguments as it takes: max(a, b), log(x)."""
     op = CALLS[name][0]
-    names = list(op.params) or (["a", "b"] if op.arity in (2, -1) else ["x"])
-    return f"{name}({', '.join(names)}{', ...' if op.arity == -1 else ''})"
+    return f"{name}({', '.join(op.arg_names)}{', ...' if op.arity == -1 else ''})"
 
 
 def _did_you_mean(name: str, known: list[str]) -> str | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .errors import GradcalcError
 from .ops import Op
-from .printer import NOWHERE, TEXT, gate_tree, is_number, to_string
+from .printer import NOWHERE, TEXT, gate_tree, is_number, parse_template, substitute, to_string
 from .tape import CONST, GATE, VAR, Tape
 from .tree import Binary, Expr, Name, Num, Unary
 
@@ -64,8 +64,6 @@ def _local_formula(op: Op, k: int) -> str:
 
 def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgram:
     """The forward and reverse passes of ``tape`` as a program whose last statement lists the gradients."""
-    from .printer import _substitute, _template  # the row's formula, parsed once by our parser
-
     if tape.has_tensors:
         raise GradcalcError(
             "gradients as graphs (second derivatives, --order) are written for scalar formulas",
@@ -129,7 +127,7 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
         for k, j in enumerate(node.args):
             if not needs[j]:
                 continue
-            local = _substitute(_template(_local_formula(node.op, k)), bound)
+            local = substitute(parse_template(_local_formula(node.op, k)), bound)
             if is_number(local, 0.0):
                 continue
             upstream = gradient_of[i]

@@ -283,6 +283,11 @@ class Op:
     index: tuple[int, ...] | None = None  # the position an index gate picks
 
     @property
+    def arg_names(self) -> list[str]:
+        """Its arguments' names as the docs and hints write them: x; x, y; a, b for max."""
+        return list(self.params) or (["x", "y"] if self.arity in (2, -1) else ["x"])
+
+    @property
     def shown_name(self) -> str:
         """The name it is printed by as a function."""
         return self.calls[0] if self.calls else self.name

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .grammar import ATOM_BP, INFIX, PREFIX_BP
@@ -153,13 +153,13 @@ def gate_tree(op: Op, args: Sequence[Expr]) -> Expr:
 
 
 @functools.cache
-def _template(text: str) -> Expr:
+def parse_template(text: str) -> Expr:
     from .parser import parse_expression  # our own parser, on our own op rows' text
 
     return parse_expression(text, "<op row>")
 
 
-def _substitute(template: Expr, names: dict[str, Expr]) -> Expr:
+def substitute(template: Expr, names: dict[str, Expr]) -> Expr:
     """The template with each placeholder name replaced, rebuilt bottom-up without recursion."""
     done: list[Expr] = []
     for node in postorder(template):
@@ -202,7 +202,7 @@ def local_tree(op: Op, args: Sequence[Expr], out: Expr, k: int, style: Style = M
     names = {"a": args[0], "out": out}
     if len(args) > 1:
         names["b"] = args[1]
-    return _substitute(_template(text), names)
+    return substitute(parse_template(text), names)
 
 
 def local_text(op: Op, args: Sequence[Expr], out: Expr, k: int, style: Style = MATH) -> str | None:
@@ -234,8 +234,6 @@ def times(factor: Expr, local: Expr | None) -> Expr:
     return Binary("*", factor, local, NOWHERE, NOWHERE)
 
 
-Printer = Callable[[Expr], str]
-
 __all__ = [
     "GATE",
     "MATH",
@@ -248,6 +246,8 @@ __all__ = [
     "leaf",
     "local_text",
     "local_tree",
+    "parse_template",
+    "substitute",
     "times",
     "to_string",
     "to_text",

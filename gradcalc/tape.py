@@ -52,7 +52,7 @@ class Tape:
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def gate_text(self, i: int, style: Any = None) -> str:
+    def gate_text(self, i: int) -> str:
         """The right-hand side of a node, in terms of its inputs' labels: ``x + y`` (see gradcalc.printer)."""
         node = self.nodes[i]
         if node.kind != GATE:
@@ -61,7 +61,7 @@ class Tape:
         from .printer import GATE as GATE_STYLE
         from .printer import gate_tree, leaf, to_string
 
-        return to_string(gate_tree(node.op, [leaf(self.nodes[j].label) for j in node.args]), style or GATE_STYLE)
+        return to_string(gate_tree(node.op, [leaf(self.nodes[j].label) for j in node.args]), GATE_STYLE)
 
     @property
     def has_tensors(self) -> bool:

@@ -143,7 +143,7 @@ def constant_value(text: str, source: Source, offset: int) -> float:
                 f"{name!r} in a value: a value is a number or a constant expression",
                 kind="value",
                 span=tape.nodes[i].span,
-                hint=_value_hint(name),
+                hint=_VALUE_HINT,
             )
         m = ScalarMath()
         vals = Loop(tape, m).forward({})
@@ -160,8 +160,7 @@ def constant_value(text: str, source: Source, offset: int) -> float:
     return float(vals[tape.output])
 
 
-def _value_hint(name: str) -> str:
-    return "values are numbers such as -2 or 1e-3, or constant expressions of numbers, pi and e such as pi/2"
+_VALUE_HINT = "values are numbers such as -2 or 1e-3, or constant expressions of numbers, pi and e such as pi/2"
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+\Z")

@@ -19,12 +19,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _names(op: Op) -> list[str]:
-    return list(op.params) or (["x", "y"] if op.arity in (2, -1) else ["x"])
-
-
 def _written(op: Op) -> str:
-    names = _names(op)
+    names = op.arg_names
     if op.arity == -1:
         return f"`{op.calls[0]}({', '.join(names)}, ...)`"
     shown = to_string(gate_tree(op, [leaf(n) for n in names]))
@@ -37,7 +33,7 @@ def _written(op: Op) -> str:
 def _locals(op: Op) -> str:
     if op.local is None:
         return _cell(op.rule)
-    names = _names(op)
+    names = op.arg_names
     out = leaf("f")
     parts = []
     for k, n in enumerate(names):
