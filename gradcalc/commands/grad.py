@@ -108,7 +108,7 @@ def grad(
     Example: gradcalc grad '(x+y)*z' x=-2 y=5 z=-4
 
     Exit codes: 0 all checks agree (and all answers are right), 1 a check disagreed (or an answer is wrong),
-    2 bad input.
+    2 bad input, 4 the output could not be written, 130/143 interrupted.
     """
     from ..api import gradient
     from ..values import parse_assignments
