@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
 from .errors import GradcalcError, Source, Span, closest
 from .judge import judge
-from .limits import MAX_TOML_DEPTH
+from .limits import MAX_SOURCE_CHARS, MAX_TOML_DEPTH
+from .shown import Shown
 from .values import NUMBER_RE
 
 if TYPE_CHECKING:
@@ -91,8 +93,8 @@ class ProblemReport:
         return Status.OK if self.right == self.total and self.checks_ok else Status.WRONG
 
 
-@dataclass
-class FileReport:
+@dataclass(repr=False)
+class FileReport(Shown):
     name: str
     source: Source
     problems: list[ProblemReport]
@@ -108,6 +110,11 @@ class FileReport:
     @property
     def errors(self) -> list[ProblemReport]:
         return [p for p in self.problems if p.error is not None]
+
+    def summary(self) -> str:
+        errors = f", {len(self.errors)} not graded" if self.errors else ""
+        return (f"{self.name}: {self.right} of {self.total} answers right in {len(self.problems)} problems{errors}, "
+                f"{self.status}")
 
     @property
     def status(self) -> Status:
@@ -161,6 +168,34 @@ def grade_file(
         else:
             reports.append(_grade_in_budget(item, source, symbolic, ask, deadline, symbolic_budget))
     return FileReport(name, source, reports)
+
+
+def check(path: str | os.PathLike[str], *, sympy: bool = False, symbolic_budget: float = FILE_SYMBOLIC_BUDGET,
+          ask: Ask | None = None) -> FileReport:
+    """Grade the answer file at ``path`` (UTF-8 TOML), as ``gradcalc check`` does; see :func:`grade_file`.
+
+    Only a regular file is read, and at most :data:`gradcalc.limits.MAX_SOURCE_CHARS`
+    characters of it (a longer one is refused); ``sympy`` checks every gradient against SymPy too.
+    """
+    import stat
+
+    name = os.fspath(path)
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):  # before opening: a FIFO would block
+            raise GradcalcError(f"{name} is not a regular file", kind="file", hint="give an answer file")
+        with open(name, "rb") as stream:
+            data = stream.read(4 * MAX_SOURCE_CHARS + 1)
+    except OSError as exc:
+        raise GradcalcError(f"cannot read {name}: {exc.strerror or exc}", kind="file", hint="check the path") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise GradcalcError(f"{name} is not UTF-8 text (byte {exc.start})", kind="file",
+                            hint="save the file as UTF-8") from None
+    if len(text) > MAX_SOURCE_CHARS:
+        raise GradcalcError(f"{name} is more than {MAX_SOURCE_CHARS:,} characters long", kind="limit",
+                            hint="split the answers into smaller files")
+    return grade_file(text, name, symbolic=sympy, ask=ask, symbolic_budget=symbolic_budget)
 
 
 def _grade_in_budget(

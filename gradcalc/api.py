@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from . import checks
 from .checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from .errors import GradcalcError
-from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
+from .ops import DEFAULT_TIE, ScalarMath
 from .parser import Program
 from .passes import Backprop, Executor, finite
 from .pipeline import Evaluation, Kink, assemble, elements, evaluate, kinks, quiet, unit
+from .shown import Shown, brief, listed
 from .tape import GATE, Tape
 
 if TYPE_CHECKING:
@@ -52,8 +53,13 @@ class SymbolicStatus:
     seconds: float = 0.0
 
 
-@dataclass
-class GradResult:
+@dataclass(repr=False)
+class GradResult(Shown):
+    """The value, the gradients and what each witness said of them, and the graph they came from.
+
+    In a notebook it shows itself as the graph, the gate table and the checks (see :mod:`gradcalc.shown`).
+    """
+
     tape: Tape
     inputs: dict[str, Any]
     values: list[Any]  # every node's forward value
@@ -91,6 +97,17 @@ class GradResult:
     def node_gradient(self, i: int) -> Any:
         return self.backprop.grads[i]
 
+    def summary(self) -> str:
+        grads = [f"∂{v.name}={brief(v.gradient)}" for v in self.variables]
+        return f"{self.output_label}={brief(self.value)} {listed(grads)} {self.verdict()}".replace("  ", " ")
+
+    def verdict(self) -> str:
+        """``checks ok``, or which variables' checks failed, in a few words."""
+        if self.ok:
+            return "checks ok"
+        bad = [v.name for v in self.variables if v.status not in (AGREE, KINK)]
+        return "checks failed: " + (", ".join(bad[:6]) + (" …" if len(bad) > 6 else "") if bad else "the direction")
+
 
 def gradient(
     formula: str | Program | Tape,
@@ -113,8 +130,8 @@ def gradient(
     Values may be numbers or NumPy arrays (vectors and matrices).
     Raises :class:`gradcalc.errors.GradcalcError` for bad input.
     """
-    if tie not in TIE_MODES:
-        raise ValueError(f"tie must be one of {TIE_MODES}")
+    if symbolic:
+        check_budget(symbolic_budget)
     ev = evaluate(formula, values, tie=tie, output=output, fuse=fuse, name=name)
     tape, m = ev.tape, ev.m
     require_scalar(tape, ev.values)
@@ -147,6 +164,15 @@ def gradient(
     with quiet(m):
         _settle(result, ev.executor, biggest)
     return result
+
+
+def check_budget(seconds: object, option: str = "symbolic_budget") -> None:
+    """A SymPy budget in seconds, from more than 0 to :data:`gradcalc.budget.MAX_SECONDS` (NaN is refused too)."""
+    from .budget import MAX_SECONDS
+
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= MAX_SECONDS:
+        raise GradcalcError(f"{option} must be a number of seconds more than 0 and at most {MAX_SECONDS:g}, "
+                            f"not {seconds!r}", kind="usage", hint="the default is 5 seconds")
 
 
 SCALAR_HINT = (

@@ -27,9 +27,10 @@ from .limits import MAX_DATA_ROWS, MAX_ITERATIONS
 from .parser import Program
 from .passes import choose_math, executor, first_nonfinite
 from .pipeline import load, quiet
+from .shown import Shown, brief, listed
 from .step import check_learning_rate
 from .tape import Tape
-from .values import NUMBER_RE, resolve_inputs
+from .values import NUMBER_RE, checked_values, resolve_inputs
 
 Progress = Callable[[int, int], None]  # (iterations done, iterations in all)
 
@@ -54,8 +55,8 @@ class Divergence:
     gate: str | None = None  # the first gate whose value was not finite
 
 
-@dataclass
-class DescendResult:
+@dataclass(repr=False)
+class DescendResult(Shown):
     tape: Tape
     params: dict[str, float]
     start: dict[str, float]
@@ -70,6 +71,12 @@ class DescendResult:
     diverged: Divergence | None = None
     warnings: list[str] = field(default_factory=list)
     data: str | None = None  # the data set's name; None for plain gradient descent (history is per step)
+
+    def summary(self) -> str:
+        learned = listed([f"{k}={brief(v)}" for k, v in self.params.items()])
+        steps = f"{self.epochs} epochs" if self.data is not None else f"{self.iterations} steps"
+        end = "diverged" if self.diverged else f"loss {brief(self.initial_loss)} → {brief(self.loss)}"
+        return f"{end} in {steps}: {learned}"
 
 
 def read_csv(text: str, name: str) -> Dataset:
@@ -152,7 +159,7 @@ def descend(
     """Run gradient descent; see the module docstring."""
     check_learning_rate(lr)
     tape = load(formula, output=output, name=name)
-    given = dict(values or {})
+    given = checked_values(values)
     columns = data.columns if data is not None else {}
     if data is not None and tape.has_tensors:
         raise GradcalcError(

@@ -21,14 +21,15 @@ from .gradgraph import gradient_tape
 from .ops import DEFAULT_TIE
 from .parser import Program
 from .pipeline import evaluate, kinks
+from .shown import Shown, brief
 from .tape import Tape
 
 DEFAULT_SYMBOLIC_BUDGET = 5.0
 MAX_ORDER = 8  # derivatives of one variable: each order rewrites the graph, which grows with it
 
 
-@dataclass
-class HessianResult:
+@dataclass(repr=False)
+class HessianResult(Shown):
     tape: Tape
     inputs: dict[str, Any]
     value: float
@@ -94,6 +95,12 @@ class HessianResult:
         if any(e > tol for e in eig) and any(e < -tol for e in eig):
             return "indefinite"
         return "semidefinite"
+
+    def summary(self) -> str:
+        out = self.tape.nodes[self.tape.output].label
+        n = len(self.variables)
+        checks = "checks ok" if self.ok else "checks failed: " + ", ".join(self.disagreeing())
+        return f"{out}={brief(self.value)} {n}×{n} by {', '.join(self.variables[:6])}: {self.definiteness}, {checks}"
 
     @property
     def meaning(self) -> str:
@@ -185,8 +192,8 @@ def hessian(
     )
 
 
-@dataclass
-class OrderResult:
+@dataclass(repr=False)
+class OrderResult(Shown):
     """f and its derivatives by one variable, up to an order, each checked against SymPy."""
 
     tape: Tape
@@ -206,6 +213,10 @@ class OrderResult:
     @property
     def ok(self) -> bool:
         return not self.disagreeing()
+
+    def summary(self) -> str:
+        values = " ".join(brief(v) for v in self.values)
+        return f"by {self.variable} at {brief(self.point)}: {values} {'checks ok' if self.ok else 'checks failed'}"
 
 
 def derivatives_of_order(

@@ -21,11 +21,12 @@ from .ops import DEFAULT_TIE
 from .parser import Program
 from .passes import output_value
 from .pipeline import elements, evaluate, kinks, quiet, unit
+from .shown import Shown, brief
 from .tape import Tape
 
 
-@dataclass
-class JacobianResult:
+@dataclass(repr=False)
+class JacobianResult(Shown):
     tape: Tape
     inputs: dict[str, Any]
     value: Any  # the output, a number or an array
@@ -56,6 +57,11 @@ class JacobianResult:
     def ok(self) -> bool:
         """Reverse and forward mode agree, and so does the central difference unless a kink explains it."""
         return self.agree_forward and (self.agree_numeric or bool(self.kinks))
+
+    def summary(self) -> str:
+        out = self.tape.nodes[self.tape.output].label
+        return (f"∂{out}/∂inputs {len(self.rows)}×{len(self.columns)} {out}={brief(self.value)} "
+                f"{'checks ok' if self.ok else 'checks failed'}")
 
     def column_labels(self) -> list[str]:
         return [name if not pos else f"{name}[{', '.join(map(str, pos))}]" for name, pos in self.columns]

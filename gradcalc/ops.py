@@ -233,7 +233,7 @@ Values = Sequence[Any]
 Interval = tuple[float, float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Op:
     """One kind of gate.
 
@@ -291,6 +291,9 @@ class Op:
     def shown_name(self) -> str:
         """The name it is printed by as a function."""
         return self.calls[0] if self.calls else self.name
+
+    def __repr__(self) -> str:  # its row has a dozen functions: their addresses say nothing
+        return f"<Op {self.name}" + (f" {self.index}" if self.index is not None else "") + ">"
 
 
 def _tie_note(kind: str) -> Callable[[Math, Values, Any], str | None]:

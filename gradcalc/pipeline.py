@@ -18,6 +18,7 @@ from typing import Any
 
 from .builder import build
 from .errors import GradcalcError
+from .limits import MAX_SOURCE_CHARS
 from .ops import DEFAULT_TIE, TIE_MODES, ScalarMath
 from .parser import Program, parse_program
 from .passes import Backprop, Executor, check_forward, choose_math, executor
@@ -68,6 +69,12 @@ def load(formula: str | Program | Tape, *, output: str | None = None, fuse: bool
     """
     if isinstance(formula, Tape):
         tape = formula
+    elif not isinstance(formula, str | Program):
+        raise GradcalcError(f"the formula is {type(formula).__name__!r}, not text", kind="usage",
+                            hint="give the formula as a string, e.g. gradient('(x+y)*z', {'x': -2, 'y': 5, 'z': -4})")
+    elif isinstance(formula, str) and len(formula) > MAX_SOURCE_CHARS:
+        raise GradcalcError(f"the formula is {len(formula):,} characters, more than the limit of "
+                            f"{MAX_SOURCE_CHARS:,}", kind="limit", hint="split the work into smaller formulas")
     else:
         with paused_gc():
             tape = build(formula if isinstance(formula, Program) else parse_program(formula, name), output)
@@ -115,7 +122,7 @@ def evaluate(
     if tie not in TIE_MODES:
         raise GradcalcError(f"--tie must be one of {', '.join(TIE_MODES)}, not {tie!r}", kind="usage")
     tape = load(formula, output=output, fuse=fuse, name=name)
-    inputs, warnings = resolve_inputs(tape, values or {})
+    inputs, warnings = resolve_inputs(tape, {} if values is None else values)
     warnings = [*tape.notes, *warnings]
     m = choose_math(tape, inputs, tie)
     ex = executor(tape, m)

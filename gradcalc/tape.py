@@ -37,7 +37,7 @@ class Node:
     named: bool = False  # the label is the user's (a variable or an assigned name)
 
 
-@dataclass
+@dataclass(repr=False)
 class Tape:
     nodes: list[Node]
     output: int
@@ -51,6 +51,11 @@ class Tape:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def __repr__(self) -> str:  # the nodes are listed by gradcalc.to_sexpr, the tables and --json
+        output = self.nodes[self.output].label
+        names = ", ".join(list(self.variables)[:6]) + (", …" if len(self.variables) > 6 else "")
+        return f"<Tape of {len(self.nodes):,} nodes: output {output}, variables {names or 'none'}>"
 
     def gate_text(self, i: int) -> str:
         """The right-hand side of a node, in terms of its inputs' labels: ``x + y`` (see gradcalc.printer)."""

@@ -25,6 +25,7 @@ from .errors import GradcalcError, closest
 from .ops import DEFAULT_TIE, ScalarMath
 from .pipeline import Evaluation, evaluate
 from .printer import NOWHERE, TRACE, TRACE_GATE, gate_tree, leaf, local_tree, times, to_string
+from .shown import Shown, brief, listed
 from .tape import CONST, GATE, VAR, Tape
 from .tree import Binary, Expr, Name, Unary
 
@@ -78,8 +79,8 @@ class Step:
     value: Any  # the adjoint of the target after this step
 
 
-@dataclass
-class Trace:
+@dataclass(repr=False)
+class Trace(Shown):
     mode: str
     tape: Tape
     inputs: dict[str, Any]
@@ -92,6 +93,13 @@ class Trace:
     @property
     def output_label(self) -> str:
         return self.tape.nodes[self.tape.output].label
+
+    def summary(self) -> str:
+        if self.mode == FORWARD:
+            return f"forward, {len(self.rows)} rows: {self.output_label}={brief(self.value)} " \
+                f"∂{self.output_label}/∂{self.seed}={brief(self.derivative)}"
+        grads = listed([f"∂{k}={brief(v)}" for k, v in self.gradients.items()])
+        return f"reverse, {len(self.rows)} rows: {self.output_label}={brief(self.value)} {grads}"
 
     def row(self, k: int) -> Row:
         return self.rows[k - self.rows[0].index]

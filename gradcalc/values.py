@@ -8,13 +8,15 @@ variables.  Never given to ``eval`` or any other reader of Python.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import GradcalcError, Source, closest
 from .grammar import NUMBER_RE
-from .limits import SUGGEST_MAX_WARNINGS
+from .limits import MAX_ELEMENTS, SUGGEST_MAX_WARNINGS
 from .ops import CONSTANTS, FUNCTIONS
 from .tape import Tape
 
@@ -168,6 +170,7 @@ _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+\Z")
 
 def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The value of every variable (given, else the program's default), and warnings."""
+    given = checked_values(given)
     missing = [n for n in tape.variables if n not in given and n not in tape.defaults]
     if missing:
         first = tape.nodes[tape.variables[missing[0]]]
@@ -227,3 +230,146 @@ def _unused_defaults(tape: Tape) -> list[str]:
 def _value(v: Any) -> Any:
     """Numbers as floats; arrays (vectors, matrices) as they are."""
     return float(v) if isinstance(v, int | float) else v
+
+
+# ---------------------------------------------------------------------------
+# Values from Python: what the API's callers hand in, checked as the command line checks its text
+
+_VALUE_KINDS = "a value is a number, a list of numbers (a vector), a list of equal lists (a matrix) or a NumPy array"
+
+
+def checked_values(given: object) -> dict[str, Any]:
+    """``given`` as the engine takes it: names to floats and float arrays, every bad value a :class:`GradcalcError`.
+
+    The command line's values pass as they are (they are floats and arrays
+    already); a Python caller's ints, NumPy scalars, nested lists and arrays are
+    converted, and the rest is refused with the command line's words: a string,
+    None, a bool, NaN or infinity, a dict, a ragged or too deep list, an array
+    past :data:`gradcalc.limits.MAX_ELEMENTS`, a name that is not a variable's.
+    """
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise GradcalcError(
+            f"the values are {_a(given)}, not a mapping of names to values",
+            kind="value",
+            hint="give them as a dict, e.g. {'x': -2, 'y': 5}",
+        )
+    values: dict[str, Any] = {}
+    for key, v in given.items():
+        name = _checked_name(key)
+        if name in values:
+            raise GradcalcError(f"{name!r} is given twice", kind="value", hint="give each variable one value")
+        values[name] = v if type(v) is float and math.isfinite(v) else _checked_value(name, v)
+    return values
+
+
+def _checked_name(key: object) -> str:
+    if not isinstance(key, str):
+        raise GradcalcError(f"{key!r} is {_a(key)}, not a variable name", kind="value",
+                            hint="name each value as the formula does, e.g. {'x': -2}")
+    name = key.strip()
+    if NAME_RE.match(name) and not name.isascii():
+        from .parser import identifier
+
+        name = identifier(name)
+    if not NAME_RE.match(name):
+        raise GradcalcError(f"{key[:40]!r} is not a variable name", kind="value",
+                            hint="names start with a letter or '_' and go on with letters, digits and '_'")
+    return name
+
+
+def _checked_value(name: str, v: object) -> Any:
+    """One value: a finite float, or a finite float array of one or two dimensions."""
+    np = sys.modules.get("numpy")  # an array or a NumPy scalar means NumPy is imported already
+    if isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
+        raise GradcalcError(f"the value of {name!r} is {v}, a bool, not a number", kind="value",
+                            hint=f"write {name}=1.0 or {name}=0.0 if a number is meant")
+    if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real):
+        raise GradcalcError(f"the value of {name!r} is {_short(v)}, a complex number", kind="value",
+                            hint="gradcalc computes with real numbers")
+    if isinstance(v, numbers.Number):  # int, float, Fraction, Decimal, NumPy's scalars
+        try:
+            x = float(v)  # type: ignore[arg-type]  # a Number that is not Complex is real
+        except OverflowError:
+            x = math.inf
+        if not math.isfinite(x):
+            raise GradcalcError(
+                f"the value of {name!r} is {_short(v)}, not a finite number",
+                kind="value",
+                hint="values are finite numbers such as -2, 0.5 or 1e-3; floats reach about 1.8e308",
+            )
+        return x
+    if isinstance(v, str):
+        raise GradcalcError(f"the value of {name!r} is the text {v[:40]!r}, not a number", kind="value",
+                            hint=f"give numbers as numbers ({name}=3.0, not '3'); {_VALUE_KINDS}")
+    if isinstance(v, list | tuple) or (np is not None and isinstance(v, np.ndarray)) or hasattr(v, "__array__"):
+        return _checked_array(name, v)
+    what = "None" if v is None else _a(v)
+    raise GradcalcError(f"the value of {name!r} is {what}, not a number", kind="value", hint=_VALUE_KINDS)
+
+
+def _checked_array(name: str, v: Any) -> Any:
+    """A vector or matrix from a list of numbers, a list of equal lists, or anything NumPy reads as an array."""
+    where = f"the value of {name!r}"
+    if isinstance(v, list | tuple):
+        _check_nesting(where, v)
+    from .tensor import np
+
+    try:
+        array = np.array(v, dtype=float)  # a copy: the caller's array is never the engine's
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise GradcalcError(f"{where} is not an array of numbers ({str(exc)[:80]})", kind="value",
+                            hint=_VALUE_KINDS) from None
+    if array.ndim == 0:
+        return _checked_value(name, float(array))
+    if array.ndim > 2:
+        raise GradcalcError(f"{where} has {array.ndim} dimensions: only vectors and matrices are supported",
+                            kind="value", hint=_VALUE_KINDS)
+    if array.size == 0:
+        raise GradcalcError(f"{where} is an empty list", kind="value", hint="a vector has at least one number")
+    if array.size > MAX_ELEMENTS:
+        raise GradcalcError(f"{where} has more than {MAX_ELEMENTS:,} elements", kind="limit",
+                            hint=f"a value may have at most {MAX_ELEMENTS:,} elements (the limit of every array)")
+    if not np.all(np.isfinite(array)):
+        raise GradcalcError(f"{where} holds a number that is not finite (nan or inf)", kind="value",
+                            hint="values are finite numbers; floats reach about 1.8e308")
+    return array
+
+
+def _check_nesting(where: str, v: list[Any] | tuple[Any, ...]) -> None:
+    """A list of numbers or a list of equal lists of numbers, checked before NumPy copies it (no recursion)."""
+    if len(v) > MAX_ELEMENTS:
+        raise GradcalcError(f"{where} has more than {MAX_ELEMENTS:,} elements", kind="limit",
+                            hint=f"a value may have at most {MAX_ELEMENTS:,} elements (the limit of every array)")
+    if not v:
+        raise GradcalcError(f"{where} is an empty list", kind="value", hint="a vector has at least one number")
+    matrix = isinstance(v[0], list | tuple)
+    rows = v if matrix else [v]
+    width = len(rows[0])
+    if matrix and width * len(rows) > MAX_ELEMENTS:
+        raise GradcalcError(f"{where} has more than {MAX_ELEMENTS:,} elements", kind="limit",
+                            hint=f"a value may have at most {MAX_ELEMENTS:,} elements (the limit of every array)")
+    for r, row in enumerate(rows):
+        if matrix and (not isinstance(row, list | tuple) or len(row) != width):
+            raise GradcalcError(f"{where}: the rows have different lengths (row 0 has {width}, row {r} "
+                                f"{len(row) if isinstance(row, list | tuple) else 'is not a list'})",
+                                kind="value", hint="every row of a matrix needs the same length")
+        for item in row:
+            if isinstance(item, bool) or not isinstance(item, numbers.Number) or isinstance(item, complex):
+                if isinstance(item, list | tuple):
+                    raise GradcalcError(f"{where} is nested too deep: only vectors and matrices are supported",
+                                        kind="value", hint=_VALUE_KINDS)
+                raise GradcalcError(f"{where} holds {_short(item)}, {_a(item)}, not a number", kind="value",
+                                    hint=_VALUE_KINDS)
+
+
+def _a(v: object) -> str:
+    """``an int``, ``a str``: what kind of Python object ``v`` is."""
+    kind = type(v).__name__
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
+def _short(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:39] + "…"

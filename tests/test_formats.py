@@ -147,8 +147,8 @@ def test_json_format_is_the_json_flag() -> None:
 
 
 def test_format_errors_exit_2() -> None:
-    run = cli("grad", *EX3, "--format", "html")
-    assert run.exit_code == 2 and "--format must be one of table, json, markdown, latex" in run.stderr
+    run = cli("grad", *EX3, "--format", "pdf")
+    assert run.exit_code == 2 and "--format must be one of table, json, markdown, latex, html" in run.stderr
     run = cli("grad", *EX3, "--json", "--format", "markdown")
     assert run.exit_code == 2
     assert run.json()["error"]["message"] == "--json and --format markdown ask for two formats"

@@ -13,13 +13,14 @@ from .common import (
     DigitsOpt,
     JsonOpt,
     OutputFileOpt,
+    ReportFormatOpt,
     budget_option,
     check_color,
     console_for,
-    document_format,
     emit_json,
     fail,
     read_source,
+    report_format,
     report_to,
 )
 
@@ -39,6 +40,7 @@ def check(
     ] = 30.0,
     digits: DigitsOpt = 6,
     output_file: OutputFileOpt = None,
+    format_given: ReportFormatOpt = None,
     color: ColorOpt = "auto",
 ) -> None:
     """Grade the answers in a TOML file: one row per answer, a summary per problem.
@@ -58,7 +60,8 @@ def check(
 
     try:
         color = check_color(color)
-        as_json = document_format(output_file, "json" if as_json else None) == "json"
+        output_format = report_format(format_given, as_json, output_file)
+        as_json = output_format == "json"
         text, name, _ = read_source(None, path, [])
         report = grade_file(text, name, symbolic=sympy, ask=how_to_ask, symbolic_budget=symbolic_budget)
     except GradcalcError as err:
@@ -68,10 +71,14 @@ def check(
             from ..render.answers import file_doc
 
             emit_json(file_doc(report))
+        elif output_format == "html":
+            from ..display import html_page
+
+            typer.echo(html_page(report, digits), nl=False)
         else:
             from ..render.answers import file_report
             console_for(color).print(file_report(report, digits, plain=not sys.stdout.isatty()))
-    if not as_json:
+    if output_format == "table":
         for problem in report.errors:
             assert problem.error is not None
             typer.echo(problem.error.render(), err=True)

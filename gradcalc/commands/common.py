@@ -92,8 +92,8 @@ TargetOpt = Annotated[
 OutputFileOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output, "
-                 "replacing it whole or not at all; its suffix says the format: .txt (tables), .json, and for "
-                 "grad .md and .tex.", show_default=False),
+                 "replacing it whole or not at all; its suffix says the format: .txt (tables), .json, .html (where "
+                 "--format has html), and for grad .md and .tex.", show_default=False),
 ]
 
 COLORS = ("auto", "always", "never")
@@ -130,7 +130,28 @@ def console_for(color: str) -> Any:
 
 
 # The format each document file's name asks for.
-DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
+DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".html": "html",
+                     ".htm": "html"}
+
+# --format for the commands whose report is tables: the same as --json, or one self-contained HTML page.
+REPORT_FORMATS = ("table", "json", "html")
+ReportFormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", metavar="[table|json|html]",
+                 help="table, json (the same as --json) or html (one self-contained page to open in a browser: "
+                 "it loads nothing). Default: from --output's suffix, else table.", show_default=False),
+]
+
+
+def report_format(given: str | None, as_json: bool, path: Path | None,
+                  known: tuple[str, ...] = REPORT_FORMATS) -> str:
+    """The report's format from --format, --json and --output's suffix; two that differ are a usage error."""
+    if given is not None and given not in known:
+        raise GradcalcError(f"--format must be one of {', '.join(known)}, not {given!r}", kind="usage")
+    if as_json and given not in (None, "json", "table"):
+        raise GradcalcError(f"--json and --format {given} ask for two formats", kind="usage",
+                            hint="--json is short for --format json; give one of them")
+    return document_format(path, "json" if as_json else given, known) or "table"
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,21 +16,25 @@ from .common import (
     FormulaArg,
     JsonOpt,
     OutputFileOpt,
+    ReportFormatOpt,
     TargetOpt,
     TieOpt,
     ValuesArg,
     check_color,
     console_for,
-    document_format,
     emit_json,
     fail,
     read_bounded,
     read_source,
     reject_unknown_options,
+    report_format,
     report_to,
     warn,
     write_file,
 )
+
+if TYPE_CHECKING:
+    from ..descend import DescendResult
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
@@ -76,6 +80,7 @@ def descend(
     tie: TieOpt = "split",
     target: TargetOpt = None,
     output_file: OutputFileOpt = None,
+    format_given: ReportFormatOpt = None,
     digits: DigitsOpt = 6,
     color: ColorOpt = "auto",
 ) -> None:
@@ -98,7 +103,8 @@ def descend(
     try:
         reject_unknown_options(ctx, formula, values or [])
         color = check_color(color)
-        as_json = document_format(output_file, "json" if as_json else None) == "json"
+        output_format = report_format(format_given, as_json, output_file)
+        as_json = output_format == "json"
         plot_kind = _plot_kind(plot)  # before any work: a run that cannot write its picture is not started
         text, name, rest = read_source(formula, file, values or [])
         given = parse_assignments(rest)
@@ -125,12 +131,20 @@ def descend(
         fail(err, as_json)
     warn(result.warnings)
     if plot is not None and plot_kind is not None:
+        from ..render.descent import unit
         from ..render.plot import loss_picture
 
-        write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], _unit(result)), as_json)
+        write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], unit(result)), as_json)
     with report_to(output_file, as_json):
         if as_json:
-            emit_json(_doc(result))
+            from ..render.descent import descend_doc
+
+            emit_json(descend_doc(result))
+        elif output_format == "html":
+            from ..display import html_page
+
+            defaulted = (steps is None) if data is None else (epochs is None)
+            typer.echo(html_page(result, digits, defaulted=defaulted), nl=False)
         else:
             _print(result, digits, plot, color, defaulted=(steps is None) if data is None else (epochs is None))
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
@@ -199,90 +213,11 @@ class _progress:
             self.bar.__exit__(None, None, None)
 
 
-def _doc(result: Any) -> dict[str, Any]:
-    from ..render.numbers import num
-
-    doc: dict[str, Any] = {
-        "params": {k: num(v) for k, v in result.params.items()},
-        "start": result.start,
-        "loss": num(result.loss),
-        "initial_loss": num(result.initial_loss),
-        "iterations": result.iterations,
-        "epochs": result.epochs,
-        "history": [num(v) for v in result.history],
-        "lr": result.lr,
-        "batch_size": result.batch_size,
-        "rows": result.rows,
-        "status": "diverged" if result.diverged else "ok",
-        "diverged": None,
-        "warnings": result.warnings,
-    }
-    if result.diverged:
-        d = result.diverged
-        doc["diverged"] = {"epoch": d.epoch, "iteration": d.iteration, "loss": num(d.loss), "gate": d.gate}
-    return doc
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'s' * (n != 1)}"
-
-
-def _unit(result: Any) -> str:
-    """What one entry of the history is: an epoch over data, a step without."""
-    return "epoch" if result.data is not None else "step"
-
-
-def _print(result: Any, digits: int, plot: Path | None, color: str, defaulted: bool = False) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..descend import thin
+def _print(result: "DescendResult", digits: int, plot: Path | None, color: str, defaulted: bool = False) -> None:
+    from ..render.descent import descend_report
     from ..render.escape import terminal
-    from ..render.fit import Fitted
-    from ..render.numbers import fmt
-    from ..render.plot import loss_chart
 
     console = console_for(color)
-    plain = not sys.stdout.isatty()
-    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
-    per_epoch = -(-result.rows // result.batch_size)
-    unit = _unit(result)
-    if result.data is not None:
-        how = (f"{result.epochs} epoch{'s' * (result.epochs != 1)} × {per_epoch} batch"
-               f"{'es' * (per_epoch != 1)} of up to {result.batch_size} of {result.rows} rows")
-        default = " (one pass over the data, the default: --epochs N for more)" if defaulted else ""
-        console.print(f"{how}, learning rate {fmt(result.lr)}: {_count(result.iterations, 'iteration')}{default}")
-        console.print("loss over all the data, by epoch:")
-    else:
-        default = " (the default: --steps N for another number)" if defaulted else ""
-        console.print(f"plain gradient descent, learning rate {fmt(result.lr)}: {_count(result.iterations, 'step')}"
-                      f"{default}")
-        console.print("loss by step:")
-    history = Table(box=boxed)
-    history.add_column(unit, justify="right")
-    history.add_column("loss", justify="right")
-    history.add_row("start", fmt(result.initial_loss, digits))
-    for epoch, loss in thin(result.history):
-        history.add_row(str(epoch), fmt(loss, digits))
-    console.print(Fitted(history))
-    if len(result.history) > 1:
-        console.print(loss_chart(result.history, unit=unit))
-    console.print("parameters:")
-    params = Table(box=boxed)
-    params.add_column("parameter")
-    params.add_column("start", justify="right")
-    params.add_column("learned", justify="right")
-    for name, value in result.params.items():
-        params.add_row(name, fmt(result.start[name], digits), fmt(value, digits))
-    console.print(Fitted(params))
-    if result.diverged:
-        d = result.diverged
-        where = f" (the first non-finite gate: {d.gate})" if d.gate else ""
-        console.print(Text(
-            f"diverged at epoch {d.epoch}, iteration {d.iteration}: the loss became {fmt(d.loss)}{where}; "
-            f"try a smaller learning rate, e.g. --lr {fmt(result.lr / 10)}", style="bold red"))
-    else:
-        console.print(Text(f"final loss {fmt(result.loss, digits)}", style="bold green"))
+    console.print(descend_report(result, digits, plain=not sys.stdout.isatty(), defaulted=defaulted))
     if plot is not None:
         console.print(f"loss curve written to {terminal(str(plot))}")

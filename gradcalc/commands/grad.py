@@ -23,12 +23,12 @@ from .common import (
     budget_option,
     check_color,
     console_for,
-    document_format,
     emit_json,
     fail,
     full_output_tape,
     read_source,
     reject_unknown_options,
+    report_format,
     report_to,
     warn,
 )
@@ -65,9 +65,10 @@ def grad(
     color: ColorOpt = "auto",
     format_given: Annotated[
         str | None,
-        typer.Option("--format", metavar="[table|json|markdown|latex]",
-                     help="table, json (the same as --json), markdown (tables for notes and issues) "
-                     "or latex (the symbolic derivatives and the gradient table, for a write-up). "
+        typer.Option("--format", metavar="[table|json|markdown|latex|html]",
+                     help="table, json (the same as --json), markdown (tables for notes and issues), "
+                     "latex (the symbolic derivatives and the gradient table, for a write-up) or html (one "
+                     "self-contained page: the graph, the tables, the checks, the answers; it loads nothing). "
                      "Default: from --output's suffix, else table.", show_default=False),
     ] = None,
     explain: Annotated[
@@ -120,8 +121,7 @@ def grad(
     try:
         reject_unknown_options(ctx, formula, values or [])
         color = check_color(color)
-        _check_format(format_given, as_json)
-        output_format = document_format(output_file, "json" if as_json else format_given, OUTPUT_FORMATS) or "table"
+        output_format = report_format(format_given, as_json, output_file, OUTPUT_FORMATS)
         as_json = output_format == "json"
         if tie not in ("split", "first", "all"):
             raise GradcalcError(f"--tie must be split, first or all, not {tie!r}", kind="usage")
@@ -193,6 +193,10 @@ def _report(result: "GradResult", output_format: str, brief: bool, digits: int, 
 
             doc["explanation"] = explanation_doc(explanation)
         emit_json(add_to_doc(doc, marks, step) if homework else doc)
+    elif output_format == "html":
+        from ..display import html_page
+
+        typer.echo(html_page(result, digits, explanation=explanation, marks=marks, step=step), nl=False)
     elif output_format in ("markdown", "latex"):
         _write_up(result, output_format, digits, explanation, budget)
         if (marks or step) and output_format == "markdown":  # the answers as a list
@@ -222,19 +226,7 @@ def _report(result: "GradResult", output_format: str, brief: bool, digits: int, 
         typer.echo("\n" + explanation_text(explanation, digits))
 
 
-OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
-
-
-def _check_format(output_format: str | None, as_json: bool) -> None:
-    if output_format is None:
-        return
-    if output_format not in OUTPUT_FORMATS:
-        raise GradcalcError(
-            f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}", kind="usage"
-        )
-    if as_json and output_format not in ("json", "table"):
-        raise GradcalcError(f"--json and --format {output_format} ask for two formats", kind="usage",
-                            hint="--json is short for --format json; give one of them")
+OUTPUT_FORMATS = ("table", "json", "markdown", "latex", "html")
 
 
 def _write_up(result: "GradResult", output_format: str, digits: int, explanation: "Explanation | None",

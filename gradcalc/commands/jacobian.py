@@ -66,28 +66,12 @@ def jacobian(
     warn(result.warnings)
     with report_to(output_file, as_json):
         if as_json:
-            emit_json(_doc(result))
+            from ..render.jsondoc import jacobian_doc
+
+            emit_json(jacobian_doc(result))
         else:
             _print(result, digits, color)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
-
-
-def _doc(result: Any) -> dict[str, Any]:
-    from ..render.numbers import num
-
-    return {
-        "formula": result.tape.source.text,
-        "output": result.tape.nodes[result.tape.output].label,
-        "value": num(result.value),
-        "rows": result.rows,
-        "columns": result.column_labels(),
-        "jacobian": [[num(v) for v in row] for row in result.reverse],
-        "forward": [[num(v) for v in row] for row in result.forward],
-        "numeric": None if result.numeric is None else [[num(v) for v in row] for row in result.numeric],
-        "checks": {"forward_agrees": result.agree_forward, "numeric_agrees": result.agree_numeric},
-        "conventions": result.kinks,
-        "status": "ok" if result.ok else "disagree",
-    }
 
 
 def _print(result: Any, digits: int, color: str) -> None:

@@ -54,32 +54,45 @@ def _answer_columns(table: Table) -> None:
     table.add_column("why")
 
 
-def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
+def answer_texts(mark: Mark, digits: int) -> list[str]:
+    """An answer's row as text: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
     return [
         mark.label,
         mark.answer.text,
         fmt(mark.true, _true_digits(mark, digits)),
         _judged(mark),
-        RIGHT if mark.ok else WRONG,
+        "✓" if mark.ok else "✗",
         mark.reason or ("" if mark.ok else "see below" if mark.chain else ""),
     ]
 
 
+def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
+    cells: list[RenderableType] = list(answer_texts(mark, digits))
+    cells[4] = RIGHT if mark.ok else WRONG
+    return cells
+
+
 def explanations(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: str = "") -> list[RenderableType]:
     """For each wrong gradient: the chain rule that makes it up, and where the answers first go wrong."""
-    out: list[RenderableType] = []
+    def style(k: int, line: str) -> str:
+        return "bold red" if k == 0 else "yellow" if k == 1 and line.startswith("  where: ") else ""
+
+    return [Group(*[safe_text(line, style=style(k, line)) for k, line in enumerate(lines)])
+            for lines in explanation_lines(marks, digits, prefix)]
+
+
+def explanation_lines(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: str = "") -> list[list[str]]:
+    """For each wrong gradient, as lines: what was given and what is true, where it goes wrong, the chain rule."""
+    out = []
     for mark in marks:
         if mark.ok or mark.chain is None:
             continue
-        lines = [
-            safe_text(f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
-                  f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else ""),
-                  style="bold red")
-        ]
+        lines = [f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
+                 f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else "")]
         if mark.chain.where:
-            lines.append(safe_text(f"  where: {mark.chain.where}", style="yellow"))
-        lines += [safe_text(line) for line in chain_lines(mark.chain, digits)]
-        out.append(Group(*lines))
+            lines.append(f"  where: {mark.chain.where}")
+        lines += chain_lines(mark.chain, digits)
+        out.append(lines)
     return out
 
 
@@ -258,12 +271,12 @@ def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box 
     return table
 
 
-def file_summary(report: FileReport) -> list[RenderableType]:
-    lines: list[RenderableType] = []
+def file_summary_lines(report: FileReport) -> list[tuple[str, Status]]:
+    """A line per problem, each with how it came out, and the file's line last."""
+    lines = []
     for p in report.problems:
         if p.error is not None:
-            lines.append(safe_text(f"{p.name}: not graded ({error_where(report, p)}: {p.error.message})",
-                               style="bold red"))
+            lines.append((f"{p.name}: not graded ({error_where(report, p)}: {p.error.message})", Status.ERROR))
             continue
         wrong = [m.label for m in p.marks if not m.ok]
         text = f"{p.name}: {p.right} of {p.total} right" + (f"; wrong: {', '.join(wrong)}" if wrong else "")
@@ -272,14 +285,21 @@ def file_summary(report: FileReport) -> list[RenderableType]:
         sympy = p.result.symbolic if p.result is not None else None
         if sympy is not None and sympy.state in ("skipped", "partial"):
             text += f" (SymPy check {sympy.state}: {sympy.reason})"
-        lines.append(safe_text(text, style="red" if wrong or not p.checks_ok else "green"))
+        lines.append((text, Status.WRONG if wrong or not p.checks_ok else Status.OK))
     n, bad = len(report.problems), len(report.errors)
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
         total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
     ok = report.status == Status.OK
-    lines.append(Text(("✓ " if ok else "✗ ") + total, style="bold green" if ok else "bold red"))
+    lines.append((("✓ " if ok else "✗ ") + total, report.status))
     return lines
+
+
+def file_summary(report: FileReport) -> list[RenderableType]:
+    *problems, (total, status) = file_summary_lines(report)
+    style = {Status.OK: "green", Status.WRONG: "red", Status.ERROR: "bold red"}
+    return [*(safe_text(text, style=style[s]) for text, s in problems),
+            Text(total, style="bold green" if status == Status.OK else "bold red")]
 
 
 def file_report(report: FileReport, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from math import isfinite
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api import GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
@@ -13,6 +13,10 @@ from ..tape import CONST, GATE, VAR
 from .escape import json_text
 from .numbers import num, status_of
 from .patterns import fanout, pattern
+
+if TYPE_CHECKING:
+    from ..hessian import HessianResult
+    from ..jacobian import JacobianResult
 
 SCHEMA_VERSION = 1
 
@@ -127,6 +131,50 @@ def _directional(result: GradResult) -> dict[str, Any] | None:
         "numeric": num(d.get("numeric")),
         "numeric_note": d.get("numeric_note"),
         "agree": d["agree"],
+    }
+
+
+def hessian_doc(result: HessianResult) -> dict[str, Any]:
+    """The Hessian as ``gradcalc hessian --json`` writes it."""
+
+    def grid(rows: Any) -> Any:
+        return None if rows is None else [[num(v) for v in row] for row in rows]
+
+    return {
+        "formula": result.tape.source.text,
+        "output": result.tape.nodes[result.tape.output].label,
+        "value": num(result.value),
+        "variables": result.variables,
+        "gradient": [num(g) for g in result.gradient],
+        "hessian": grid(result.hessian),
+        "forward": grid(result.forward),
+        "numeric": grid(result.numeric),
+        "sympy": grid(result.symbolic),
+        "symmetric": result.symmetric,
+        "eigenvalues": [num(e) for e in result.eigenvalues],
+        "definiteness": result.definiteness,
+        "meaning": result.meaning,
+        "checks": {"ok": result.ok, "disagreeing": result.disagreeing(), "sympy_reason": result.symbolic_reason},
+        "conventions": result.kinks,
+        "status": "ok" if result.ok else "disagree",
+    }
+
+
+def jacobian_doc(result: JacobianResult) -> dict[str, Any]:
+    """The Jacobian as ``gradcalc jacobian --json`` writes it."""
+
+    return {
+        "formula": result.tape.source.text,
+        "output": result.tape.nodes[result.tape.output].label,
+        "value": num(result.value),
+        "rows": result.rows,
+        "columns": result.column_labels(),
+        "jacobian": [[num(v) for v in row] for row in result.reverse],
+        "forward": [[num(v) for v in row] for row in result.forward],
+        "numeric": None if result.numeric is None else [[num(v) for v in row] for row in result.numeric],
+        "checks": {"forward_agrees": result.agree_forward, "numeric_agrees": result.agree_numeric},
+        "conventions": result.kinks,
+        "status": "ok" if result.ok else "disagree",
     }
 
 

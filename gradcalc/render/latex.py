@@ -164,14 +164,24 @@ def latex_report(
     explanation: Explanation | None = None,
 ) -> str:
     """The fragment; ``symbolic`` is what :func:`collect_latex` found (None: SymPy was turned off)."""
-    out = result.output_label
     point = ", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items())
     source = result.tape.source.text.strip()
     if "\n" in source or len(source) > 200:  # a program: name its file
         source = result.tape.source.name
     lines = [f"% gradcalc grad: {latex_comment(source)}" + (f" at {point}" if point else ""),
              r"% needs \usepackage{amsmath}"]  # fmt: skip
-    lines.append(r"\begin{align*}")
+    lines.append(formulas_latex(result, digits, symbolic))
+    if symbolic is not None and symbolic.get("reason"):
+        lines.append(f"% no symbolic form: {latex_comment(str(symbolic['reason']))}")
+    lines += ["", gradient_tabular(result, digits)]
+    if explanation is not None:
+        lines += ["", explanation_latex(explanation, digits)]
+    return "\n".join(lines)
+
+
+def formulas_latex(result: GradResult, digits: int = DEFAULT_DIGITS, symbolic: dict[str, Any] | None = None) -> str:
+    """The output and each gradient as an ``align*`` block: SymPy's form where ``symbolic`` has it, and the number."""
+    out = result.output_label
     rows = []
     sym = symbolic or {}
     derivatives = sym.get("derivatives", {})
@@ -186,14 +196,7 @@ def latex_report(
             rows.append(f"  {d} &= {_symbolic(derivatives[v.name])} = {number(v.gradient, digits)}")
         else:
             rows.append(f"  {d} &= {number(v.gradient, digits)}")
-    lines.append(" \\\\\n".join(rows))
-    lines.append(r"\end{align*}")
-    if symbolic is not None and symbolic.get("reason"):
-        lines.append(f"% no symbolic form: {latex_comment(str(symbolic['reason']))}")
-    lines += ["", gradient_tabular(result, digits)]
-    if explanation is not None:
-        lines += ["", explanation_latex(explanation, digits)]
-    return "\n".join(lines)
+    return "\n".join([r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"])
 
 
 def _symbolic(item: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -27,6 +27,9 @@ DERIVATIVE_WIDTH = 60
 # reader); --json lists every node.
 MAX_GATE_ROWS = 200
 Row = TypeVar("Row")
+
+if TYPE_CHECKING:
+    from ..hessian import HessianResult
 
 
 def safe_text(text: str, style: str = "") -> Text:
@@ -222,32 +225,38 @@ def gradient_blocks(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[Bl
     return blocks
 
 
-def notes(result: GradResult) -> list[RenderableType]:
-    lines: list[RenderableType] = [safe_text(line, style="yellow") for line in kink_notes(result)]
+# The styles of :func:`note_lines`: a convention or a caveat, a check that agreed, one that did not, how it checked.
+NOTE, AGREED, FAILED, HOW = "yellow", "green", "bold red", "dim"
+
+
+def note_lines(result: GradResult) -> list[tuple[str, str]]:
+    """What the tables' numbers need said, each with its style: conventions, caveats, what was checked and how."""
+    lines = [(line, NOTE) for line in kink_notes(result)]
     for v in result.variables:
         for note in v.notes:  # e.g. a central difference that changes with its step
-            lines.append(safe_text(f"{v.name}: {note}", style="yellow"))
+            lines.append((f"{v.name}: {note}", NOTE))
     sym = result.symbolic
     if sym.state in ("skipped", "partial"):
-        lines.append(safe_text(f"SymPy check {sym.state}: {sym.reason}", style="yellow"))
+        lines.append((f"SymPy check {sym.state}: {sym.reason}", NOTE))
     d = result.directional
     if d is not None:
-        style = "green" if d["agree"] else "bold red"
-        lines.append(
-            Text(
-                f"large graph: checked along one random direction v: ∇f·v = {fmt(d['reverse'], 10)}, "
-                f"forward mode {fmt(d['forward'], 10)}, numeric {fmt(d.get('numeric'), 10)}",
-                style=style,
-            )
-        )
+        lines.append((
+            f"large graph: checked along one random direction v: ∇f·v = {fmt(d['reverse'], 10)}, "
+            f"forward mode {fmt(d['forward'], 10)}, numeric {fmt(d.get('numeric'), 10)}",
+            AGREED if d["agree"] else FAILED,
+        ))
     checks = ["forward mode (rtol 1e-9)"]
     if sym.state != "off":
         checks.append(f"SymPy (rtol {SYMBOLIC_TOL.rtol:g})")
     if result.numeric:
         checks.append(f"central difference (rtol {NUMERIC_TOL.rtol:g}, h = ∛ε·max(1,|x|))")
     assert FORWARD_TOL.rtol == 1e-9
-    lines.append(Text("checked against " + ", ".join(checks), style="dim"))
+    lines.append(("checked against " + ", ".join(checks), HOW))
     return lines
+
+
+def notes(result: GradResult) -> list[RenderableType]:
+    return [safe_text(line, style=style) for line, style in note_lines(result)]
 
 
 def summary(result: GradResult, digits: int = DEFAULT_DIGITS) -> Text:
@@ -277,3 +286,23 @@ def make_console(stderr: bool = False) -> Console:
     width = int(os.environ.get("COLUMNS", "0") or 0) or 200
     return Console(file=stream, width=width, color_system=None, highlight=False, soft_wrap=False, markup=False,
                    emoji=False)
+
+
+def hessian_report(result: HessianResult, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
+    """``gradcalc hessian``'s report: the value, the matrix, what the checks said, the eigenvalues."""
+    from .words import AGREED, FAILED, NOTE, PLAIN, hessian_lines
+
+    out = result.tape.nodes[result.tape.output].label
+    table = PlainTable(box=box.ASCII2 if plain else box.SIMPLE_HEAD)
+    table.add_column(f"∂²{out}/∂·∂·", style="bold")
+    for label in result.variables:
+        table.add_column(label, justify="right", no_wrap=True)
+    for label, row in zip(result.variables, result.hessian, strict=True):
+        table.add_row(label, *[fmt(v, digits) for v in row])
+    styles = {AGREED: "green", FAILED: "bold red", NOTE: "yellow", PLAIN: ""}
+    return Group(
+        safe_text(f"{out} = {fmt(result.value, digits)}"),
+        "Hessian: rows by reverse mode over the gradient graph",
+        table,
+        *(safe_text(line, style=styles[kind]) for line, kind in hessian_lines(result, digits)),
+    )
