@@ -25,6 +25,8 @@ formulas as LaTeX): the renderers are handed to the results here
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -79,6 +81,20 @@ _PUBLIC = {
 }  # fmt: skip
 
 
+class _Package(types.ModuleType):
+    """gradcalc itself, whose functions hessian, jacobian, trace and descend share their modules' names.
+
+    Importing the module ``gradcalc.hessian`` (which the library does when it needs it) sets the
+    package's attribute ``hessian`` to the module; the function keeps the name instead.  The module
+    is ``sys.modules["gradcalc.hessian"]``, and ``from gradcalc.hessian import ...`` reads it as ever.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _PUBLIC and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
 def __getattr__(name: str) -> object:
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -100,6 +116,7 @@ def _draw(result: object, wanted: Collection[str]) -> dict[str, str]:
 
 
 draw_with(_draw)
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "Dataset", "DescendResult", "FileReport", "GradResult", "GradcalcError", "HessianResult", "JacobianResult",

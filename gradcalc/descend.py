@@ -131,6 +131,27 @@ def read_csv(text: str, name: str) -> Dataset:
     return Dataset(name, columns)
 
 
+def columns_dataset(columns: object, name: str = "the data") -> Dataset:
+    """A data set from Python: names to equal lists (or 1-D arrays) of finite numbers, each checked."""
+    if not isinstance(columns, Mapping) or not columns:
+        raise GradcalcError(f"{name} is {type(columns).__name__!r}, not a mapping of column names to numbers",
+                            kind="data", hint="give the columns as a dict, e.g. {'x': [1, 2], 'y': [2, 4]}")
+    found = checked_values(columns)
+    rows = None
+    for col, v in found.items():
+        if getattr(v, "ndim", 0) != 1:
+            raise GradcalcError(f"{name}: the column {col!r} is not a list of numbers", kind="data",
+                                hint="each column is a list of numbers, one per row")
+        if rows is not None and len(v) != rows:
+            raise GradcalcError(f"{name}: the column {col!r} has {len(v)} rows, the first column {rows}",
+                                kind="data", hint="every column needs one number per row")
+        rows = len(v)
+    if rows is not None and rows > MAX_DATA_ROWS:
+        raise GradcalcError(f"{name} has {rows:,} rows, more than the limit of {MAX_DATA_ROWS:,}", kind="limit",
+                            hint="train on a sample of the rows")
+    return Dataset(name, {col: [float(x) for x in v] for col, v in found.items()})
+
+
 def batches(n_rows: int, batch_size: int, shuffle: bool, rng: random.Random) -> list[list[int]]:
     """One epoch's batches of row indices: ceil(n / batch size) of them, the last maybe partial."""
     order = list(range(n_rows))
@@ -146,7 +167,7 @@ def descend(
     lr: float,
     params: list[str] | None = None,
     steps: int = 100,
-    data: Dataset | None = None,
+    data: Dataset | Mapping[str, Any] | None = None,
     batch_size: int | None = None,
     epochs: int = 1,
     shuffle: bool = True,
@@ -156,8 +177,14 @@ def descend(
     name: str = "<formula>",
     progress: Progress | None = None,
 ) -> DescendResult:
-    """Run gradient descent; see the module docstring."""
+    """Run gradient descent; see the module docstring.
+
+    ``data`` is a :class:`Dataset` (:func:`read_csv`), or from Python a mapping of column
+    names to equal lists of numbers, e.g. ``{"x": [1, 2, 3], "y": [2, 4, 6]}``.
+    """
     check_learning_rate(lr)
+    if data is not None and not isinstance(data, Dataset):
+        data = columns_dataset(data)
     tape = load(formula, output=output, name=name)
     given = checked_values(values)
     columns = data.columns if data is not None else {}

@@ -68,7 +68,7 @@ def render_table(result: GradResult | HessianResult | DescendResult | FileReport
     out = io.StringIO()
     Console(file=out, width=width, color_system=None, highlight=False, markup=False, emoji=False,
             soft_wrap=False).print(report)
-    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+    return out.getvalue()
 
 
 def render_json(result: GradResult | HessianResult | JacobianResult | Trace | DescendResult | FileReport, *,
