@@ -171,8 +171,10 @@ def verdict(text: str, ok: bool) -> str:
 def source_heading(source_text: str, name: str, point: str) -> str:
     """The formula as the title (a program: its file's name, and its text below), and the point."""
     text = source_text.strip()
-    if "\n" in text or len(text) > 160:
-        head = f"<h1>{html(name)}</h1>\n{pre(text)}"
+    if "\n" in text or len(text) > 160:  # a program: its file's name, and its text folded away
+        lines = text.count("\n") + 1
+        head = (f"<h1>{html(name)}</h1>\n<details><summary>the program ({lines} line{'s' * (lines != 1)})"
+                f"</summary>\n{pre(text)}\n</details>")
     else:
         head = f"<h1><code>{html(text)}</code></h1>"
     return head + (f'\n<p class="point">at {html(point)}</p>' if point else "")
