@@ -22,7 +22,10 @@ def test_a_formula_that_starts_with_minus_v_is_still_a_formula() -> None:
 @pytest.mark.parametrize(
     ("command", "choices"),
     [
-        ("grad", ["[split|first|all]", "[table|json|markdown|latex]"]),
+        ("grad", ["[split|first|all]", "[table|json|markdown|latex|html]"]),
+        ("check", ["[table|json|html]"]),
+        ("hessian", ["[table|json|html]"]),
+        ("descend", ["[table|json|html]"]),
         ("trace", ["[forward|reverse]", "[split|first|all]"]),
         ("graph", ["[dot|svg|png|pdf|mermaid]"]),
         ("jacobian", ["[split|first|all]"]),
