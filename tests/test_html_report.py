@@ -217,3 +217,13 @@ def test_the_request_check_sees_a_page_that_fetches(tmp_path: Path) -> None:
 def test_ci_installs_the_browser() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "apt-get install -y -qq chromium" in ci
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
+def test_a_graph_too_large_to_draw_is_said_and_the_tables_are_cut() -> None:
+    formula = "+".join(f"x{k}*x{k}" for k in range(2000))  # 2,000 inputs, 2,000 mul and 1,999 add gates
+    page = page_of("grad", formula, *(f"x{k}=1" for k in range(2000)), "--no-symbolic", "--no-numeric",
+                   "--format", "html")
+    assert "The graph is not drawn here: it has 5,999 nodes, too many to draw (the limit is 3,000)." in page
+    assert "<svg" not in page
+    assert "5,799 more nodes (--json lists every node)" in page

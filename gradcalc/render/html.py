@@ -95,13 +95,17 @@ def inline_svg(svg: str) -> str:
 
 def graph_picture(result: GradResult, digits: int | None = None) -> Picture:
     """The computational graph drawn by Graphviz (values and gradients on its edges), or why it is not."""
-    from .dot import GRAPH_DIGITS, INSTALL_HINT, drawn, find_dot, run_dot, to_dot
+    from .dot import GRAPH_DIGITS, INSTALL_HINT, MAX_DRAWN_NODES, drawn, find_dot, run_dot, to_dot
 
     if find_dot() is None:
         return Picture(None, f"The graph is not drawn here: Graphviz's dot program is not installed. To see it, "
                        f"{INSTALL_HINT}.")
+    nodes = len(drawn(result))
+    if nodes > MAX_DRAWN_NODES:  # said before the DOT text of a large graph is written for nothing
+        return Picture(None, f"The graph is not drawn here: it has {nodes:,} nodes, too many to draw (the limit is "
+                       f"{MAX_DRAWN_NODES:,}).")
     try:
-        svg = run_dot(to_dot(result, digits or GRAPH_DIGITS), "svg", len(drawn(result))).decode("utf-8")
+        svg = run_dot(to_dot(result, digits or GRAPH_DIGITS), "svg", nodes).decode("utf-8")
     except GradcalcError as err:  # too many nodes, or dot too slow: the rest of the report still stands
         return Picture(None, f"The graph is not drawn here: {err.message}.")
     return Picture(inline_svg(svg))
