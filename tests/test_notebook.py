@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-nbclient = pytest.importorskip("nbclient", reason="the notebook extra is not installed (pip install -e '.[notebook]')")
-nbformat = pytest.importorskip("nbformat")
+# Imported by the fixture, not here: Jupyter's client weighs 50 MB, and a process that forks
+# children whose peak memory is measured (tests/test_bench_smoke.py) must not carry it.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("nbclient") is None,
+                                reason="the notebook extra is not installed (pip install -e '.[notebook]')")
 
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 
@@ -18,6 +21,9 @@ NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 @pytest.fixture(scope="module")
 def outputs() -> dict[str, dict[str, str]]:
     """Each code cell's last display, by the variable the cell shows: {MIME type: data}."""
+    import nbclient
+    import nbformat
+
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
