@@ -84,3 +84,11 @@ MAX_DATA_BYTES = 64 * 1024**2
 MAX_DATA_ROWS = 1_000_000
 MAX_ITERATIONS = 10_000_000
 
+
+# Gradients as formulas (a run without values): the graph may have at most MAX_FORMULA_NODES nodes;
+# a gradient longer than MAX_FORMULA_TERMS terms written out (a shared subexpression counts at each
+# use, so formulas can double with each reuse), or a cell of the gate table longer than MAX_CELL_TERMS,
+# is not written out (the table says so, JSON gives null).
+MAX_FORMULA_NODES = 5_000
+MAX_FORMULA_TERMS = 5_000
+MAX_CELL_TERMS = 400

@@ -99,6 +99,10 @@ def grad(
         show_default=False)] = None,
     params: Annotated[str | None, typer.Option(
         "--params", metavar="A,B", help="With --lr: step only these variables.", show_default=False)] = None,
+    formulas: Annotated[bool, typer.Option(
+        "--formulas", help="Gradients as formulas: keep every variable without a value on the command line "
+        "symbolic (a program's own values too). Without values for every variable this is what grad does.",
+    )] = False,
     order: Annotated[int | None, typer.Option(
         "--order", metavar="N", help="For a function of one variable: f and its derivatives up to the N-th, "
         "each the gradient graph of the one before, checked against SymPy.", show_default=False)] = None,
@@ -145,20 +149,24 @@ def grad(
                                          expect_upstream or [])
             step_params = parse_params(params, lr)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
-        tape = None
         if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
             what = "--json without --brief" if as_json else "--format markdown"
             tape = full_output_tape(text, name, what, output=target, fuse=fuse)
+        else:
+            from ..pipeline import load
+
+            tape = load(text, output=target, fuse=fuse, name=name)
+        if formulas or any(n not in given and n not in tape.defaults for n in tape.variables):
+            _formulas(tape, given, formulas, homework, explain, output_format, brief, not no_symbolic,
+                      symbolic_budget, output_file, color)
         result = gradient(
-            text if tape is None else tape,
+            tape,
             given,
             symbolic=not no_symbolic,
             numeric=not no_numeric,
             symbolic_budget=symbolic_budget,
             tie=tie,
-            output=target if tape is None else None,  # a tape is built for its output, and fused
             name=name,
-            fuse=fuse and tape is None,
         )
         if homework:
             marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)
@@ -223,6 +231,40 @@ def _report(result: "GradResult", output_format: str, brief: bool, digits: int, 
 
 
 OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
+
+
+def _formulas(tape: Any, given: dict[str, Any], asked: bool, homework: bool, explain: bool, output_format: str,
+              brief: bool, symbolic: bool, budget: float, output_file: Any, color: str) -> None:
+    """A run with some values missing (or ``--formulas``): every gradient as a formula, checked by SymPy."""
+    from ..formulas import formula_gradient
+
+    missing = [n for n in tape.variables if n not in given and n not in tape.defaults]
+    why = "with --formulas" if asked else f"without a value for {', '.join(missing)}"
+    for wanted, what in ((homework, "answers and --lr"), (explain, "--explain"),
+                         (output_format in ("markdown", "latex"), f"--format {output_format}")):
+        if wanted:
+            raise GradcalcError(
+                f"{what}: every variable needs a value, and this run is {why}", kind="usage",
+                hint=f"add {' '.join(f'{n}=...' for n in missing)} after the formula" if missing
+                else "drop --formulas",
+            )
+    values = dict(given) if asked else {**tape.defaults, **given}
+    result = formula_gradient(tape, values, symbolic=symbolic, symbolic_budget=budget)
+    warn(result.warnings)
+    with report_to(output_file, output_format == "json"):
+        if output_format == "json":
+            from ..render.formulas import formula_doc
+
+            emit_json(formula_doc(result))
+        elif brief:
+            from ..render.formulas import brief_formulas
+
+            typer.echo(brief_formulas(result))
+        else:
+            from ..render.formulas import formula_report
+
+            console_for(color).print(formula_report(result, plain=not sys.stdout.isatty()))
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 
 def _check_format(output_format: str | None, as_json: bool) -> None:
