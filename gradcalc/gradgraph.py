@@ -337,6 +337,29 @@ def reverse_pass(
     return Reverse(value, upstream, local)
 
 
+def tangent_pass(tape: Tape, passes: Reverse, seed: str) -> dict[int, Expr]:
+    """Forward mode over expressions: ∂node/∂seed for every node, from the rows' local gradients."""
+    nodes = tape.nodes
+    tangent: dict[int, Expr] = {}
+    for i, node in enumerate(nodes):
+        if i not in passes.value:
+            continue
+        if node.kind != GATE:
+            tangent[i] = number(1.0 if node.kind == VAR and node.label == seed else 0.0)
+            continue
+        assert node.op is not None
+        bound = {"a": passes.value[node.args[0]], "out": passes.value[i]}
+        if len(node.args) > 1:
+            bound["b"] = passes.value[node.args[1]]
+        total: Expr = number(0.0)
+        for k, j in enumerate(node.args):
+            if value_of(tangent[j]) == 0:
+                continue
+            total = plus(total, product(tangent[j], instantiate(parse_template(_local_formula(node.op, k)), bound)))
+        tangent[i] = total
+    return tangent
+
+
 def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgram:
     """The forward and reverse passes of ``tape`` as a program whose last statement lists the gradients."""
     if tape.has_tensors:

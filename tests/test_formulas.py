@@ -186,3 +186,19 @@ def test_random_formulas_derived_without_values_are_backprop(seed: int) -> None:
     want = gradient(text, {n: point[n] for n in tape.variables}, symbolic=False).gradients
     for n in tape.variables:
         assert at(r.derived[n] or "", point) == pytest.approx(want[n], rel=1e-9, abs=1e-12), (text, r.derived[n])
+
+
+def test_trace_without_values_writes_formulas() -> None:
+    doc = cli("trace", "(x+y)*z", "--json").json()
+    assert doc["output"]["value"] == "(x + y) * z"
+    assert {r["label"]: r["adjoint"] for r in doc["rows"]} == {"f": "1", "q": "z", "z": "x + y", "x": "z", "y": "z"}
+    # Baydin et al.'s forward-mode example, seeded on x1: ∂f/∂x1 = 1/x1 + x2.
+    run = cli("trace", "ln(x1) + x1*x2 - sin(x2)", "--mode", "forward", "--seed", "x1")
+    assert run.exit_code == 0
+    assert "f = v₅ = log(x1) + x1 * x2 - sin(x2);  ∂f/∂x1 = v̇₅ = 1 / x1 + x2" in run.stdout
+
+
+def test_trace_with_some_values_substitutes_them() -> None:
+    doc = cli("trace", "(x+y)*z", "x=-2", "--json").json()
+    assert doc["inputs"] == {"x": -2.0, "y": "y", "z": "z"}
+    assert {r["label"]: r["adjoint"] for r in doc["rows"]}["z"] == "y - 2"
