@@ -262,7 +262,9 @@ class Op:
     glyph: str | None = None  # how it is drawn in a picture's circle (default: its name)
     pattern: str = ""  # the backprop pattern, CS231n's words
     grad_text: tuple[str, ...] = ()  # each input's local gradient as a formula (see above)
-    kink: Callable[[Math, Values, Any], str | None] | None = None
+    # The note at a non-differentiable point, or None; (note, k) when it is about input k's gradient only
+    # (so x^2 at 0 says nothing of the exponent's, which is a constant).
+    kink: Callable[[Math, Values, Any], str | tuple[str, int] | None] | None = None
     domain: Callable[[Math, Values], str | None] | None = None
     smooth: tuple[Interval, ...] = ((-2.0, 2.0),)  # per input: where it is smooth, for tests and fuzzers
     convention: str = ""  # what it does at its kinks and domain edges, for the docs
@@ -327,12 +329,12 @@ def _pow_domain(m: Math, xs: Values) -> str | None:
     return None
 
 
-def _pow_kink(m: Math, xs: Values, out: Any) -> str | None:
+def _pow_kink(m: Math, xs: Values, out: Any) -> str | tuple[str, int] | None:
     a, b = xs
     if m.any((a == 0) & (b > 0) & (b < 1)):
-        return "0^y with 0 < y < 1: derivative with respect to the base is infinite"
+        return "0^y with 0 < y < 1: derivative with respect to the base is infinite", 0
     if m.any(a == 0):
-        return "0^y: derivative with respect to the exponent taken as 0 (PyTorch's convention)"
+        return "0^y: derivative with respect to the exponent taken as 0 (PyTorch's convention)", 1
     return None
 
 

@@ -229,6 +229,9 @@ def read_source(formula: str | None, file: Path | None, values: list[str]) -> tu
         )
     elif formula == "-":
         name = "<stdin>"
+        if sys.stdin is None:  # started with standard input closed (<&-)
+            raise GradcalcError("'-' reads the formula from standard input, which is closed", kind="usage",
+                                hint="pipe the formula in (echo 'x^2' | gradcalc grad - x=3), or use --file PATH")
         text = _decode(sys.stdin.buffer.read(_MAX_BYTES + 1), name)
     else:
         name, text = "<formula>", formula
