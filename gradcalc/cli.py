@@ -118,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         guard_standard_streams()
     args = _shield_formulas(args)
     try:
+        try:
+            args = _language(args)
+        except GradcalcError as err:  # --lang names a language gradcalc does not speak
+            typer.echo(json.dumps(err.to_json()) if "--json" in args else err.render(), err="--json" not in args)
+            return _finish(EXIT_BAD_INPUT, argv)
         code = _run(args)
     except OutputError as exc:  # the output, or the message about another failure, could not be written
         code = _output_failed(exc, "--json" in args)
@@ -256,6 +261,35 @@ def _finish(code: int, argv: list[str] | None) -> int:
 # Short options of the commands; anything else that starts with a single '-'
 # (a formula such as -log(x) or -h*x) is a formula, not an option.
 _SHORT_OPTIONS = {"-f", "-o", "-h"}
+
+
+def _language(args: list[str]) -> list[str]:
+    """Take ``--lang CODE`` (anywhere before ``--``) off the arguments and speak that language; by default
+    the locale's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).  JSON does not change with the language."""
+    from .i18n import set_language
+
+    code = None
+    rest: list[str] = []
+    k = 0
+    while k < len(args):
+        arg = args[k]
+        if arg == "--":
+            rest += args[k:]
+            break
+        if arg == "--lang" and k + 1 < len(args):
+            code, k = args[k + 1], k + 2
+            continue
+        if arg.startswith("--lang="):
+            code, k = arg.split("=", 1)[1], k + 1
+            continue
+        rest.append(arg)
+        k += 1
+    try:
+        set_language(code)
+    except ValueError as exc:
+        set_language("en")
+        raise GradcalcError(str(exc), kind="usage", hint="gradcalc speaks English (en) and Korean (ko)") from None
+    return rest
 
 
 def _shield_formulas(args: list[str]) -> list[str]:
