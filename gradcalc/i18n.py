@@ -65,7 +65,7 @@ def language() -> str:
     return _language
 
 
-def N_(text: str) -> str:  # noqa: N802 - gettext's name for "mark for translation, translate later"
+def N_(text: str) -> str:  # gettext's name for "mark for translation, translate later"
     """Mark ``text`` for the catalogs without translating it here (row texts, constants)."""
     return text
 

@@ -58,7 +58,8 @@ def main() -> int:
         with po_path.open("rb") as f:
             catalog = read_po(f)
         catalog.update(template, no_fuzzy_matching=True)
-        missing = [m.id for m in catalog if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)))]
+        missing = [m.id for m in catalog
+                   if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)))]
         obsolete = list(catalog.obsolete)
         lang = po_path.parent.parent.name
         if args.check:
