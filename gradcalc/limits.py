@@ -3,8 +3,8 @@
 gradcalc runs on text nobody has checked (a grading server), so each kind of
 work that an input can make grow is bounded here, with the reason for the
 number; past a limit the command line answers with a clear error of kind
-``limit`` (exit 2) that states the number.  The README's "Safety and limits"
-section lists them all.  Two limits live beside the code they bound and are
+``limit`` (exit 2) that states the number.  docs/limits.md ("Safety and
+limits") lists them all.  Two limits live beside the code they bound and are
 listed there too: the tokenizer's ``gradcalc.parser.MAX_TOKENS`` and the SymPy
 check's ``gradcalc.symbolic.MAX_SYMBOLIC_NODES``.
 
