@@ -207,6 +207,30 @@ GRAD_ORDER: Schema = obj({
     "status": STATUS,
 }, description="gradcalc grad --order N --json: a function of one variable and its derivatives")
 
+FORMULA: Schema = described("a formula in gradcalc's syntax (gradcalc parses it back); null: too long to write out",
+                            STRING_OR_NULL)
+FORMULA_PAIR: Schema = obj({"input": STRING, "gradient": FORMULA})
+GRAD_FORMULAS: Schema = obj({
+    "schema": INTEGER, "mode": {"const": "formulas"}, "output": STRING, "formula": STRING,
+    "substituted": described("the values put in", {"type": "object", "additionalProperties": {"type": "number"}}),
+    "symbols": described("the variables kept symbolic", array(STRING)),
+    "value": FORMULA,
+    "gradients": described("variable → ∂output/∂variable as a formula", {"type": "object",
+                                                                         "additionalProperties": FORMULA}),
+    "status": STATUS,
+    "nodes": array(obj({
+        "label": STRING, "gate": STRING, "value": FORMULA, "upstream": FORMULA,
+        "local": array(FORMULA_PAIR), "downstream": array(FORMULA_PAIR), "pattern": STRING,
+    })),
+    "checks": obj({
+        "variables": array(obj({
+            "name": STRING, "derived": FORMULA, "simplified": FORMULA, "sympy": STRING_OR_NULL,
+            "equal": {"type": ["boolean", "null"]}, "decided_by": {"enum": ["proved", "points", None]},
+        })),
+        "sympy": obj({"reason": STRING_OR_NULL}),
+    }),
+}, {"warnings": array(STRING)}, description="gradcalc grad --json without values: every gradient a formula")
+
 # ---------------------------------------------------------------------------
 # The other commands
 
@@ -249,21 +273,22 @@ TRACE: Schema = obj(
     {
         "mode": {"enum": ["forward", "reverse"]},
         "formula": STRING,
-        "inputs": {"type": "object", "additionalProperties": ref("tensor")},
-        "output": obj({"name": STRING, "label": STRING, "value": ref("tensor")}),
+        "inputs": described("without a value, a variable stands for itself: its name",
+                            {"type": "object", "additionalProperties": ref("traced")}),
+        "output": obj({"name": STRING, "label": STRING, "value": ref("traced")}),
         "rows": array(obj(
-            {"name": STRING, "symbol": STRING, "label": STRING, "expr": STRING, "value": ref("tensor")},
-            {"tangent_expr": STRING, "tangent": ref("tensor"), "adjoint": ref("tensor")},
+            {"name": STRING, "symbol": STRING, "label": STRING, "expr": STRING, "value": ref("traced")},
+            {"tangent_expr": STRING, "tangent": ref("traced"), "adjoint": ref("traced")},
         )),
     },
     {
         "seed": described("forward mode: the input whose tangent is 1", STRING),
-        "derivative": described("forward mode: ∂output/∂seed", ref("tensor")),
+        "derivative": described("forward mode: ∂output/∂seed", ref("traced")),
         "steps": described("reverse mode: the adjoint steps, one per edge", array(obj({
-            "name": STRING, "symbol": STRING, "from": STRING, "expr": STRING, "value": ref("tensor"),
+            "name": STRING, "symbol": STRING, "from": STRING, "expr": STRING, "value": ref("traced"),
         }))),
         "gradients": described("reverse mode: input → ∂output/∂input",
-                               {"type": "object", "additionalProperties": ref("tensor")}),
+                               {"type": "object", "additionalProperties": ref("traced")}),
 
         "warnings": array(STRING),
     },
@@ -294,19 +319,22 @@ def document(name: str, title: str, doc: Schema | None, defs: dict[str, Schema])
     return {**top, "oneOf": variants, "$defs": {**defs, **{k: SHARED_DEFS[k] for k in SHARED_DEFS}}}
 
 
-HELPERS = {"answer", "chain", "factor", "text_tensor"}
+HELPERS = {"answer", "chain", "factor", "text_tensor", "traced"}
+TRACED: Schema = described("a number, vector or matrix; without values, a formula in gradcalc's syntax",
+                           {"anyOf": [ref("tensor"), STRING]})
 
 
 def schemas() -> dict[str, Schema]:
     answer_defs = {"answer": ANSWER, "chain": CHAIN}
     return {
         "grad": document("grad", "gradcalc grad --json", GRAD_RESULT, {
-            "result": GRAD_RESULT, "order": GRAD_ORDER, "text_tensor": TEXT_TENSOR, "factor": FACTOR, **answer_defs,
+            "result": GRAD_RESULT, "order": GRAD_ORDER, "formulas": GRAD_FORMULAS,
+            "text_tensor": TEXT_TENSOR, "factor": FACTOR, **answer_defs,
         }),
         "check": document("check", "gradcalc check --json", CHECK_FILE, {"file": CHECK_FILE, **answer_defs}),
         "hessian": document("hessian", "gradcalc hessian --json", HESSIAN, {"hessian": HESSIAN}),
         "jacobian": document("jacobian", "gradcalc jacobian --json", JACOBIAN, {"jacobian": JACOBIAN}),
-        "trace": document("trace", "gradcalc trace --json", TRACE, {"trace": TRACE}),
+        "trace": document("trace", "gradcalc trace --json", TRACE, {"trace": TRACE, "traced": TRACED}),
         "descend": document("descend", "gradcalc descend --json", DESCEND, {"descend": DESCEND}),
         "error": document("error", "gradcalc's error object (any command, --json)", None, {}),
     }
