@@ -44,6 +44,10 @@ class _LazyGroup(TyperGroup):
     process pays only for what it runs.  `gradcalc --help` lists them all.
     """
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # --lang is every command's: taken off here, before the command's own options are parsed.
+        return super().parse_args(ctx, take_language(args))
+
     def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
@@ -203,11 +207,6 @@ def main(argv: list[str] | None = None) -> int:
         _complete_in_shells()
     args = _shield_formulas(_name_the_shell(args))
     try:
-        try:
-            args = _language(args)
-        except GradcalcError as err:  # --lang names a language gradcalc does not speak
-            typer.echo(json.dumps(err.to_json()) if "--json" in args else err.render(), err="--json" not in args)
-            return _finish(EXIT_BAD_INPUT, argv)
         code = _run(args)
     except OutputError as exc:  # the output, or the message about another failure, could not be written
         code = _output_failed(exc, "--json" in args)
@@ -348,7 +347,7 @@ def _finish(code: int, argv: list[str] | None) -> int:
 _SHORT_OPTIONS = {"-f", "-o", "-h"}
 
 
-def _language(args: list[str]) -> list[str]:
+def take_language(args: list[str]) -> list[str]:
     """Take ``--lang CODE`` (anywhere before ``--``) off the arguments and speak that language; by default
     the locale's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).  JSON does not change with the language."""
     from .i18n import set_language
@@ -373,7 +372,8 @@ def _language(args: list[str]) -> list[str]:
         set_language(code)
     except ValueError as exc:
         set_language("en")
-        raise GradcalcError(str(exc), kind="usage", hint="gradcalc speaks English (en) and Korean (ko)") from None
+        raise typer.BadParameter(f"{code!r}: gradcalc speaks English (en) and Korean (ko)",
+                                 param_hint="'--lang'") from exc
     return rest
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,10 @@ KEYWORDS = {"tr": None, "N_": None, "msg": None, "ntr": (1, 2)}
 # Texts from the op table, marked where the table reads them (the rows' own strings are N_-marked too).
 
 
+# tr("...") written inside an f-string, which Babel's tokenizer (Python 3.11) reads as one string.
+IN_FSTRING = re.compile(r"""\b(?:tr|N_|msg)\((?P<q>["'])(?P<text>(?:(?!(?P=q)).)+)(?P=q)\s*[,)]""")
+
+
 def extracted() -> Catalog:
     catalog = Catalog(project="gradcalc", domain="gradcalc")
     for filename, lineno, message, comments, context in extract_from_dir(
@@ -35,6 +40,20 @@ def extracted() -> Catalog:
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for m in IN_FSTRING.finditer(line):
+                text = m.group("text").encode().decode("unicode_escape") if "\\" in m.group("text") else m.group("text")
+                if text not in catalog:
+                    catalog.add(text, None, [(str(path.relative_to(PACKAGE)), lineno)])
+    # The op table's patterns and rules, which the tables say in the user's language.
+    sys.path.insert(0, str(ROOT))
+    from gradcalc.ops import OPS
+
+    for op in OPS.values():
+        for text in (op.pattern, op.rule):
+            if text and text not in catalog:
+                catalog.add(text, None, [("ops.py", 0)])
     return catalog
 
 
