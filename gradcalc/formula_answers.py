@@ -1108,7 +1108,9 @@ def _product(factors: Sequence[Expr]) -> Expr:
 
 
 def _factor_rank(e: Expr) -> int:
-    """Where a factor goes in a product as written by hand: names, then their powers, then the rest."""
+    """Where a factor goes in a product as written by hand: constants, names, their powers, then the rest."""
+    if all(n.id in ("pi", "e") for n in postorder(e) if isinstance(n, Name)):
+        return -1
     if isinstance(e, Name):
         return 0
     if isinstance(e, Binary) and e.op == "^" and isinstance(e.left, Name):

@@ -38,16 +38,29 @@ def _judged(mark: Mark) -> str:
     return f"±{mark.tolerance:.3g} ({mark.rule})"
 
 
+# A formula answer is shown to this many characters (JSON has it whole); its verdict's note and
+# diagnosis wrap at these widths, so that the table stays about 130 columns wide.
+MAX_ANSWER_SHOWN = 80
+MAX_NOTE_WIDTH = 48
+MAX_DIAGNOSIS_WIDTH = 60
+
+
+def shown_answer(mark: Mark) -> str:
+    """The answer as typed, a long formula cut short with an ellipsis."""
+    text = mark.answer.text
+    return text if len(text) <= MAX_ANSWER_SHOWN else text[: MAX_ANSWER_SHOWN - 1] + "…"
+
+
 def formula_table(marks: list[Mark], boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per formula answer: what, the formula as typed, ✓ or ✗, how it was judged, and why it is wrong."""
     table = PlainTable(title="Your formula answers, judged as functions", box=boxed, title_justify="left")
     table.add_column("answer", style="bold")
     table.add_column("yours")
     table.add_column("")
-    table.add_column("judged")
-    table.add_column("diagnosis")
+    table.add_column("judged", max_width=MAX_NOTE_WIDTH)
+    table.add_column("diagnosis", max_width=MAX_DIAGNOSIS_WIDTH)
     for mark in marks:
-        table.add_row(mark.label, safe_text(mark.answer.text), RIGHT if mark.ok else WRONG,
+        table.add_row(mark.label, safe_text(shown_answer(mark)), RIGHT if mark.ok else WRONG,
                       safe_text(mark.formula.note), safe_text(mark.reason or ""))
     return table
 
@@ -73,7 +86,7 @@ def _answer_columns(table: Table) -> None:
 def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
     if mark.formula is not None:  # a formula: its value at the given values, if any, and how it was judged
         why = mark.formula.note + (f"; {mark.reason}" if mark.reason else "")
-        return [mark.label, safe_text(mark.answer.text), fmt(mark.true, digits) if mark.formula.value is not None
+        return [mark.label, safe_text(shown_answer(mark)), fmt(mark.true, digits) if mark.formula.value is not None
                 else "", "as a formula", RIGHT if mark.ok else WRONG, safe_text(why)]
     return [
         mark.label,
@@ -201,8 +214,8 @@ def brief_lines(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGI
     for m in marks:
         verdict = "✓" if m.ok else "✗"
         if m.formula is not None:
-            why = f": {m.reason}" if m.reason else ""
-            lines.append(f"{verdict} {m.label}: {m.answer.text} ({m.formula.note}){why}")
+            why = f"; {m.reason}" if m.reason else ""
+            lines.append(f"{verdict} {m.label}: {shown_answer(m)}; {m.formula.note}{why}")
             continue
         why = f": {m.reason}" if m.reason else ""
         lines.append(f"{verdict} {m.label}: {m.answer.text} (true {fmt(m.true, _true_digits(m, digits))}){why}")
