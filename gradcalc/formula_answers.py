@@ -1107,15 +1107,16 @@ def _product(factors: Sequence[Expr]) -> Expr:
     return product
 
 
-def _factor_rank(e: Expr) -> int:
-    """Where a factor goes in a product as written by hand: constants, names, their powers, then the rest."""
+def _factor_rank(e: Expr) -> tuple[int, str]:
+    """Where a factor goes in a product as written by hand: constants, then names and their powers in
+    alphabetical order (x^2 before y), then the rest as they come."""
     if all(n.id in ("pi", "e") for n in postorder(e) if isinstance(n, Name)):
-        return -1
+        return (0, "")
     if isinstance(e, Name):
-        return 0
+        return (1, e.id)
     if isinstance(e, Binary) and e.op == "^" and isinstance(e.left, Name):
-        return 1
-    return 2
+        return (1, e.left.id)
+    return (2, "")
 
 
 def _ratio_text(x: float) -> str:
