@@ -96,6 +96,7 @@ class FormulaVerdict:
     counterexample: Counterexample | None = None
     diagnosis: Diagnosis | None = None
     value: float | None = None  # the answer at the given values, when every variable has one
+    output: str = ""  # the label of the formula's output (f)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def judge_formulas(
                 verdict.diagnosis = diagnose_formula(item, pairs[k][0], j.chosen, m, run)
         true = float(pairs[k][1][0]) if complete else math.nan
         verdict.value = float(pairs[k][0][0]) if complete else None
+        verdict.output = tape.nodes[tape.output].label
         mark = Mark(item.expectation, item.label, item.node, true, 0.0, "as a formula", verdict.ok,
                     verdict.diagnosis.text if verdict.diagnosis else None)
         mark.formula = verdict

@@ -260,7 +260,7 @@ def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str 
     elif output_format == "latex":
         from ..render.latex import answers_latex
 
-        typer.echo(answers_latex(marks, None, marks[0].label, digits))
+        typer.echo(answers_latex(marks, None, marks[0].formula.output, digits))
     else:
         console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
     raise typer.Exit(code)
