@@ -7,6 +7,7 @@ JSON and computes both sides at it by hand, so it holds whatever point the seed 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,11 @@ def test_a_gradient_graph_name_written_out() -> None:
 def test_a_formula_too_long_to_show_is_not_written_out() -> None:
     tape = load(" + ".join(f"x^{k}" for k in range(1, 40)))
     assert node_formula(tape, tape.output) is None
+
+
+def test_without_values_the_verdicts_go_where_output_says(tmp_path: Path) -> None:
+    target = tmp_path / "verdicts.json"
+    run = cli("grad", "sin(x^2)", "--expect-grad", "x=cos(x^2)", "--no-symbolic", "-o", str(target))
+    assert run.exit_code == 1 and run.stdout == ""
+    (doc,) = json.loads(target.read_text(encoding="utf-8"))["answers"]
+    assert doc["diagnosis"]["formula"] == "2*x"

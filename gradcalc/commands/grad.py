@@ -147,7 +147,8 @@ def grad(
             step_params = parse_params(params, lr)
             if any(e.is_formula for e in answers) and lr is None:  # perhaps without values
                 _formulas_alone(text, given, answers, name, target, tie, None if no_symbolic else symbolic_budget,
-                                "brief" if brief and output_format == "table" else output_format, digits, color)
+                                "brief" if brief and output_format == "table" else output_format, digits, color,
+                                output_file)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
         tape = None
         if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
@@ -231,7 +232,7 @@ OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
 
 
 def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str | None, tie: str,
-                    budget: float | None, output_format: str, digits: int, color: str) -> None:
+                    budget: float | None, output_format: str, digits: int, color: str, output_file: Any) -> None:
     """Formula answers with values missing: the verdicts alone (no gate table), and the exit code.
 
     Returns (and the run goes on as usual) when every variable has a value.
@@ -246,23 +247,24 @@ def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str 
     from ..render.answers import answers_doc, formula_report
 
     code = EXIT_OK if all(m.ok for m in marks) else EXIT_DISAGREE
-    if output_format == "json":
-        emit_json({"schema": 1, "formula": text, "answers": answers_doc(marks),
-                   "answers_right": sum(m.ok for m in marks), "status": "ok" if code == EXIT_OK else "wrong"})
-    elif output_format == "brief":
-        from ..render.answers import brief_lines
+    with report_to(output_file, output_format == "json"):
+        if output_format == "json":
+            emit_json({"schema": 1, "formula": text, "answers": answers_doc(marks),
+                       "answers_right": sum(m.ok for m in marks), "status": "ok" if code == EXIT_OK else "wrong"})
+        elif output_format == "brief":
+            from ..render.answers import brief_lines
 
-        typer.echo(brief_lines(marks, None, digits))
-    elif output_format == "markdown":
-        from ..render.markdown import answers_markdown
+            typer.echo(brief_lines(marks, None, digits))
+        elif output_format == "markdown":
+            from ..render.markdown import answers_markdown
 
-        typer.echo(answers_markdown(marks, None, digits))
-    elif output_format == "latex":
-        from ..render.latex import answers_latex
+            typer.echo(answers_markdown(marks, None, digits))
+        elif output_format == "latex":
+            from ..render.latex import answers_latex
 
-        typer.echo(answers_latex(marks, None, marks[0].formula.output, digits))
-    else:
-        console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
+            typer.echo(answers_latex(marks, None, marks[0].formula.output, digits))
+        else:
+            console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
     raise typer.Exit(code)
 
 
