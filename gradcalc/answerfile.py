@@ -17,9 +17,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
+from .answers import (
+    Answer,
+    Ask,
+    Expectation,
+    FormulaAnswer,
+    Kind,
+    Mark,
+    Tolerance,
+    looks_like_number,
+    parse_answer,
+    parse_formula_answer,
+    split_label,
+)
 from .errors import GradcalcError, Source, Span, closest
-from .judge import judge
+from .judge import judge, judge_formulas_alone
 from .limits import MAX_TOML_DEPTH
 from .values import NUMBER_RE
 
@@ -133,7 +145,8 @@ def grade_file(
         expect_value = "0.73"
         expect_grad = { w0 = "-0.20", x0 = 0.39 }
 
-    Answers written as strings keep their digits.  TOML reads the float 0.20
+    Answers written as strings keep their digits; a string that is not a number is a
+    formula, judged as a function (``expect_grad = { x = "2*x*cos(x^2)" }``).  TOML reads the float 0.20
     as 0.2, so for a bare float the digits are read back from the file's text
     where the scanner finds it (and it parses to the same float); otherwise
     the float's shortest form is judged.
@@ -193,20 +206,30 @@ def grade_problem(
 
     line = source.line_col(problem.span[0])[0] if problem.span else None
     report = ProblemReport(problem.index, problem.name, line)
+    seconds = DEFAULT_SYMBOLIC_BUDGET if symbolic_budget is None else symbolic_budget
+    started = time.monotonic()
     try:
+        if any(e.is_formula for e in problem.expectations):  # formulas may be judged without values
+            alone = judge_formulas_alone(problem.formula, problem.values, problem.expectations, output=problem.output,
+                                         name=f"problem {problem.name!r}", tie=problem.tie,
+                                         symbolic_budget=seconds if symbolic else None, ask=ask)
+            if alone is not None:
+                report.marks = alone
+                return report
         result = gradient(
             problem.formula,
             problem.values,
             symbolic=symbolic,
             numeric=True,
-            symbolic_budget=DEFAULT_SYMBOLIC_BUDGET if symbolic_budget is None else symbolic_budget,
+            symbolic_budget=seconds,
             tie=problem.tie,
             output=problem.output,
             name=f"problem {problem.name!r}",
         )
         report.result = result
         report.warnings = list(result.warnings)
-        report.marks = judge(result, problem.expectations, problem.tolerance, ask)
+        left = max(0.0, seconds - (time.monotonic() - started)) if symbolic else None  # formula answers' SymPy
+        report.marks = judge(result, problem.expectations, problem.tolerance, ask, symbolic_budget=left)
     except GradcalcError as err:
         report.error = _relocate(err, problem, source)
     return report
@@ -387,10 +410,18 @@ def _expectation(
         text = str(_fits(raw, key, path, error))
     else:
         text = _typed_float(raw, source.text[loc.value[0] : loc.value[1]] if loc else None)
+    answer: Answer | FormulaAnswer
     try:
-        answer = parse_answer(text)
+        if isinstance(raw, str) and not looks_like_number(text):  # a formula: errors point inside the string
+            offset = _content_offset(source.text, loc.value, text) if loc else None
+            answer = parse_formula_answer(text, source, offset, loc.value if loc else None)
+        else:
+            answer = parse_answer(text)
     except GradcalcError as err:
-        raise error(f"{key}: {err.message}", path, err.hint, value=True) from None
+        located = error(f"{key}: {err.message}", path, err.hint, value=True)
+        if err.source is source and err.span is not None:
+            located.kind, located.span = err.kind, err.span
+        raise located from None
     base, index = parts or (name, ())
     return Expectation(what, base, answer, source, loc.key if loc else None, index)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import GradcalcError
 from .ops import Op
@@ -40,6 +40,9 @@ class GradientProgram:
 
     text: str
     gradients: dict[str, str]  # variable -> name of ∂output/∂variable in the program
+    # node of the tape -> ∂output/∂node in the program: a name, or a number (the output's own 1);
+    # a node that depends on a variable but is missing has the gradient 0
+    upstream: dict[int, str] = field(default_factory=dict)
 
 
 def _prefix(tape: Tape) -> str:
@@ -399,7 +402,8 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
         i = tape.variables[n]
         outputs.append(to_string(passes.upstream[i], TEXT) if i in passes.upstream else "0")
     lines.append(outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]")
-    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)))
+    written = {i: to_string(grad, TEXT) for i, grad in passes.upstream.items()}
+    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)), written)
 
 
 def gradient_tape(tape: Tape, wrt: list[str] | None = None) -> Tape:

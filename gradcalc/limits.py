@@ -92,3 +92,23 @@ MAX_ITERATIONS = 10_000_000
 MAX_FORMULA_NODES = 5_000
 MAX_FORMULA_TERMS = 5_000
 MAX_CELL_TERMS = 400
+
+# ---------------------------------------------------------------------------
+# Answers that are formulas (`--expect-grad 'x=2*x*cos(x^2)'`, or a string in an
+# answer file): each is parsed, built and run at random points by gradcalc's own
+# engine, beside the true derivative's gradient graph and the problem's passes.
+# A homework answer is a line or two: 2,000 characters is a page of it, and past
+# it (or past 1,000 nodes once built) the answer is refused before any work.
+# The problem itself may have at most 10,000 nodes when an answer is a formula:
+# each wrong answer is compared with a few candidate slips per node (about 0.3 s
+# at the limit), and its gradient graph is about three times its size.
+MAX_FORMULA_ANSWER_CHARS = 2_000
+MAX_FORMULA_ANSWER_NODES = 1_000
+MAX_FORMULA_PROBLEM_NODES = 10_000
+# The points a formula is judged at: this many where the answer and the true
+# derivative are both finite, out of at most FORMULA_TRIES points drawn (seeded,
+# so a verdict is the same on every run).  Fewer than FORMULA_MIN_POINTS such
+# points, and the numbers cannot say (only SymPy can prove the answer right).
+FORMULA_POINTS = 64
+FORMULA_TRIES = 256
+FORMULA_MIN_POINTS = 8

@@ -80,7 +80,8 @@ def grad(
         show_default=False)] = None,
     expect_grad: Annotated[list[str] | None, typer.Option(
         "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable); one element of a "
-        "vector or matrix is NAME[i] or NAME[i, j].",
+        "vector or matrix is NAME[i] or NAME[i, j]. An answer may be a formula, judged as a function: "
+        "'x=2*x*cos(x^2)' (also without values; likewise for the other --expect options).",
         show_default=False)] = None,
     expect: Annotated[list[str] | None, typer.Option(
         "--expect", metavar="NODE=NUM", help="Your answer for a node's value, by its name in the gate table "
@@ -148,6 +149,10 @@ def grad(
             answers = parse_expectations(expect_value[0] if expect_value else None, expect_grad or [], expect or [],
                                          expect_upstream or [])
             step_params = parse_params(params, lr)
+            if any(e.is_formula for e in answers) and lr is None:  # perhaps without values
+                _formulas_alone(text, given, answers, name, target, tie, None if no_symbolic else symbolic_budget,
+                                "brief" if brief and output_format == "table" else output_format, digits, color,
+                                output_file)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
         if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
             what = "--json without --brief" if as_json else "--format markdown"
@@ -169,7 +174,8 @@ def grad(
             name=name,
         )
         if homework:
-            marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)
+            left = None if no_symbolic else max(0.0, symbolic_budget - (time.monotonic() - started))
+            marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask, symbolic_budget=left)
             step = descent_step(result, lr, step_params) if lr is not None else None
     except GradcalcError as err:
         fail(err, as_json)
@@ -265,6 +271,43 @@ def _formulas(tape: Any, given: dict[str, Any], asked: bool, homework: bool, exp
 
             console_for(color).print(formula_report(result, plain=not sys.stdout.isatty()))
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
+
+
+def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str | None, tie: str,
+                    budget: float | None, output_format: str, digits: int, color: str, output_file: Any) -> None:
+    """Formula answers with values missing: the verdicts alone (no gate table), and the exit code.
+
+    Returns (and the run goes on as usual) when every variable has a value.
+    """
+    from ..judge import judge_formulas_alone
+    from .homework_options import how_to_ask
+
+    marks = judge_formulas_alone(text, given, answers, output=target, name=name, tie=tie, symbolic_budget=budget,
+                                 ask=how_to_ask)
+    if marks is None:
+        return
+    from ..render.answers import answers_doc, formula_report
+
+    code = EXIT_OK if all(m.ok for m in marks) else EXIT_DISAGREE
+    with report_to(output_file, output_format == "json"):
+        if output_format == "json":
+            emit_json({"schema": 1, "formula": text, "answers": answers_doc(marks),
+                       "answers_right": sum(m.ok for m in marks), "status": "ok" if code == EXIT_OK else "wrong"})
+        elif output_format == "brief":
+            from ..render.answers import brief_lines
+
+            typer.echo(brief_lines(marks, None, digits))
+        elif output_format == "markdown":
+            from ..render.markdown import answers_markdown
+
+            typer.echo(answers_markdown(marks, None, digits))
+        elif output_format == "latex":
+            from ..render.latex import answers_latex
+
+            typer.echo(answers_latex(marks, None, marks[0].formula.output, digits))
+        else:
+            console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
+    raise typer.Exit(code)
 
 
 def _check_format(output_format: str | None, as_json: bool) -> None:
