@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import msg, tr
 from .jsondoc import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -15,16 +16,16 @@ TOO_LONG = "(too long to write out)"
 
 
 def _cell(text: str | None) -> str:
-    return TOO_LONG if text is None else text
+    return tr(TOO_LONG) if text is None else text
 
 
 def _check(result: FormulaGradient, name: str) -> str:
     equal = result.equal.get(name)
     if equal is None:
-        return "— not checked" if name not in result.equal else "? SymPy could not tell"
+        return tr("— not checked") if name not in result.equal else tr("? SymPy could not tell")
     if not equal:
-        return "✗ differs"
-    return "✓ equal" if result.how.get(name) == "proved" else "✓ equal at random points"
+        return tr("✗ differs")
+    return tr("✓ equal") if result.how.get(name) == "proved" else tr("✓ equal at random points")
 
 
 def brief_formulas(result: FormulaGradient) -> str:
@@ -41,33 +42,35 @@ def formula_report(result: FormulaGradient, plain: bool = False) -> Group:
     from rich.console import Group
     from rich.text import Text
 
-    from .table import PlainTable, safe_text
+    from .table import PlainTable, safe_text, tr_pattern
 
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     out = result.output_label
     gates = PlainTable(
-        "node", "gate", "value", f"upstream ∂{out}/∂node", "local ∂node/∂input", "downstream = upstream × local",
-        "pattern", title=f"Gates as formulas: values, then gradients flowing back from {out}", box=boxed,
+        tr("node"), tr("gate"), tr("value"), tr(msg("upstream ∂{out}/∂node", out=out)), tr("local ∂node/∂input"),
+        tr("downstream = upstream × local"), tr("pattern"),
+        title=tr(msg("Gates as formulas: values, then gradients flowing back from {out}", out=out)), box=boxed,
         title_justify="left",
     )
     for g in result.gates:
         local = "\n".join(f"{k}: {_cell(v)}" for (k, _), v in zip(g.local, g.shown, strict=True))
         down = "\n".join(f"→ {k}: {_cell(v)}" for k, v in g.downstream)
-        gate = g.gate if g.gate == "input" else f"{g.label} = {g.gate}"
+        gate = tr(g.gate) if g.gate == "input" else f"{g.label} = {g.gate}"
         gates.add_row(*(safe_text(c) for c in (g.label, gate, _cell(g.value), _cell(g.upstream), local, down,
-                                               g.pattern)))
-    grads = PlainTable("variable", f"∂{out}/∂variable", "SymPy's derivative", "check",
-                       title=f"Gradients of {out}, as formulas", box=boxed, title_justify="left")
+                                               tr_pattern(g.pattern))))
+    grads = PlainTable(tr("variable"), tr(msg("∂{out}/∂variable", out=out)), tr("SymPy's derivative"), tr("check"),
+                       title=tr(msg("Gradients of {out}, as formulas", out=out)), box=boxed, title_justify="left")
     for n in result.variables:
         grads.add_row(*(safe_text(c) for c in (n, _cell(result.gradient(n)), result.sympy.get(n) or "—",
                                                _check(result, n))))
     parts: list[Any] = [gates, grads]
     notes = []
     if result.given:
-        notes.append("substituted: " + ", ".join(f"{k} = {v:g}" for k, v in result.given.items()))
+        given = ", ".join(f"{k} = {v:g}" for k, v in result.given.items())
+        notes.append(tr(msg("substituted: {values}", values=given)))
     if result.sympy_reason:
-        notes.append(f"SymPy check skipped: {result.sympy_reason}")
-    notes.append("derived by gradcalc's own reverse pass; simplified by SymPy where it confirmed them equal")
+        notes.append(tr(msg("SymPy check skipped: {reason}", reason=result.sympy_reason)))
+    notes.append(tr("derived by gradcalc's own reverse pass; simplified by SymPy where it confirmed them equal"))
     parts += [safe_text(line, "dim") for line in notes]
     parts.append(Text(""))
     parts += [safe_text(line) for line in brief_formulas(result).splitlines()]
