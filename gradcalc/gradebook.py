@@ -42,7 +42,7 @@ from .answers import Ask, Expectation, Kind, Mark, parse_answer
 from .errors import GradcalcError, Source, suggest
 from .judge import judge
 from .limits import MAX_CHECK_ENTRIES, MAX_CHECK_FILES
-from .points import AnswerKey, worth_text
+from .points import AnswerKey
 
 # The keys of a key's [[problem]] that only the key may set.
 KEY_OWNED = tuple(k for k in KNOWN_KEYS if k not in SHEET_KEYS)
@@ -336,6 +336,7 @@ def grade_sheet(text: str, name: str, key: Key, *, ask: Ask | None = None) -> Su
     problems = []
     for kp in key.problems.values():
         if kp.name in failed:
+            failed[kp.name].index = kp.report.index  # every problem of the key is where the key has it
             problems.append(ProblemScore(failed[kp.name], [], kp.worth, len(kp.asked)))
         else:
             problems.append(_grade_against(kp, mine.get(kp.name), ask))
@@ -383,10 +384,6 @@ def _at(e: Expectation) -> str:
         return ""
     line, col = e.source.line_col(e.span[0])
     return f"line {line}, column {col}: "
-
-
-def worth_note(points: Fraction) -> str:
-    return f"{worth_text(points)} point{'s' * (points != 1)}"
 
 
 # ---------------------------------------------------------------------------

@@ -79,11 +79,11 @@ class Points:
             raise error(f"points name {_written(a)}, which this problem does not answer", self.paths[a],
                         f"give the answer ({_answer_key(a.what)} = {{ {a.text or 'x'} = ... }}) or drop its points")
         everything = [*asked, *named]
-        for kind, worth in self.kinds.items():
+        for kind in self.kinds:
             if not any(a.what == kind for a in everything):
-                raise error(f"points.{_answer_key(kind)} gives {worth_text(worth)} points to no answer: the "
-                            f"problem has no {_answer_key(kind)}", self.paths[kind],
-                            f"add {_answer_key(kind)} answers, or drop these points")
+                key = _answer_key(kind)
+                raise error(f"points.{key}: the problem has no {key} answers to give these points to",
+                            self.paths[kind], f"add {key} answers, or drop these points")
         count = {kind: sum(a.what == kind for a in everything) for kind in self.kinds}
         for a in everything:
             if a in self.answers:

@@ -37,9 +37,9 @@ RESULTS = "results.json"  # Gradescope's name for an autograder's results
 @app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(
-        help="Answer files (TOML with [[problem]] tables), or directories: a directory means every *.toml file "
-        "in it and below, sorted by name, files before subdirectories, hidden names left out; symbolic links are "
-        "not followed.", show_default=False)],
+        metavar="PATH...", help="Answer files (TOML with [[problem]] tables), or directories: a directory means "
+        "every *.toml file in it and below, sorted by name, files before subdirectories, hidden names left out; "
+        "symbolic links are not followed.", show_default=False)],
     key: Annotated[Path | None, typer.Option(
         "--key", metavar="FILE", help="The key: an answer file whose problems every file is graded against. The "
         "files then give only each problem's name and the answers.", show_default=False)] = None,
@@ -57,7 +57,8 @@ def check(
     summary: Annotated[bool, typer.Option(
         "--summary", help="Tables: only the class's summary, one row per file.")] = False,
     sympy: Annotated[
-        bool, typer.Option("--sympy", help="Also check every gradient against SymPy (slower).")
+        bool, typer.Option("--sympy", help="Also check every gradient against SymPy (slower; with --key, once, "
+                           "for the key's problems).")
     ] = False,
     symbolic_budget: Annotated[
         float, budget_option("With --sympy: seconds the SymPy checks of the whole file may take together, each "

@@ -58,15 +58,24 @@ def submission_table(sub: Submission, digits: int = DEFAULT_DIGITS, boxed: box.B
     table.add_column("")
     table.add_column("points", justify="right")
     table.add_column("why")
-    report = sub.report
     for p in sub.problems:
         if p.report.error is not None:
             table.add_row(p.name, "", "", "", "", Text("error", style="bold red"), _points(Fraction(0), p.worth),
-                          safe_text(f"{error_where(report, p.report)}: {p.report.error.message}", style="red"))
+                          safe_text(_error_cell(p), style="red"))
             continue
         for k, a in enumerate(p.answers):
             table.add_row(p.name if k == 0 else "", *_cells(a, digits))
     return table
+
+
+def _error_cell(p: ProblemScore) -> str:
+    """A problem's error in its row: where in the file and what (the problem is named in its own column)."""
+    err = p.report.error
+    assert err is not None
+    loc = err.location()
+    where = f"line {loc[0]}: " if loc is not None else f"line {p.report.line}: " if p.report.line else ""
+    prefix = f"problem {p.name!r}: "
+    return where + (err.message[len(prefix):] if err.message.startswith(prefix) else err.message)
 
 
 def _cells(a: Scored, digits: int) -> list[RenderableType]:
