@@ -347,10 +347,10 @@ def _grade_against(kp: KeyProblem, sheet: Sheet | None, ask: Ask | None) -> Prob
     """A student's answers to one of the key's problems, judged against the key's one result."""
     given: dict[AnswerKey, Expectation] = {}
     notes: list[str] = []
+    asked = ", ".join(_written(b) for b, _ in kp.asked)
     for e in sheet.answers if sheet is not None else []:
         a = AnswerKey.of(e)
         if a not in kp.labels:
-            asked = ", ".join(_written(b) for b, _ in kp.asked)
             notes.append(f"{_at(e)}{_written(a)} is not asked in this problem and is not graded (asked: {asked})")
         elif a in given:
             notes.append(f"{_at(e)}{_written(a)} is answered twice: the first answer is graded")

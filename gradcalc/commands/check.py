@@ -22,6 +22,7 @@ from .common import (
     fail,
     read_source,
     report_to,
+    warn,
     write_file,
 )
 
@@ -114,6 +115,7 @@ def check(
     files = ((str(f.path), _reader(f)) for f in found)
     graded = grade_class(files, key_doc, symbolic=sympy and key_doc is None, ask=how_to_ask,
                          symbolic_budget=symbolic_budget)
+    _key_warnings(key_doc, fmt)
     if fmt == "gradescope" and len(found) > 1:
         _results_beside(graded, color)
     with report_to(output_file, json_out):
@@ -195,6 +197,12 @@ def _load_key(path: Path, sympy: bool, symbolic_budget: float, json_out: bool) -
         typer.echo(f"error: the key {name} has {n} error{'s' * (n != 1)}: nothing was graded", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     return key
+
+
+def _key_warnings(key: "Key | None", fmt: str) -> None:
+    """The key's warnings: in the table and JSON they are part of the report; else on standard error."""
+    if key is not None and fmt not in ("table", "json"):
+        warn(key.warnings)
 
 
 def _reader(found: "Found") -> Callable[[], str]:
