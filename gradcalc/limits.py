@@ -64,6 +64,17 @@ SUGGEST_MAX_WARNINGS = 20
 # brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
 MAX_TOML_DEPTH = 100
 
+# Grading a class (`gradcalc check` over several files or a directory).  Answer files graded in one
+# run: each is read whole (up to MAX_SOURCE_CHARS) and its report kept for the summary, so a run
+# over a whole course's directory is bounded; 10,000 is a very large course's hand-ins.  Walking
+# a directory looks at no more entries than MAX_CHECK_ENTRIES (files and directories, *.toml or
+# not): `gradcalc check /` ends with this error instead of reading the disk.
+MAX_CHECK_FILES = 10_000
+MAX_CHECK_ENTRIES = 200_000
+# The most points one number in an answer file's `points` may give: points are added up exactly
+# (as fractions) and written as floats, and no homework needs more.
+MAX_POINTS = 1_000_000
+
 # ---------------------------------------------------------------------------
 # `gradcalc jacobian`: a reverse pass per output element and a forward-mode pass
 # (and two central differences) per input element, each over every node and

@@ -130,7 +130,8 @@ def console_for(color: str) -> Any:
 
 
 # The format each document file's name asks for.
-DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"}
+DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".md": "markdown",
+                     ".tex": "latex"}
 
 
 # ---------------------------------------------------------------------------

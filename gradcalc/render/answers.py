@@ -13,6 +13,7 @@ from ..answerfile import FileReport, ProblemReport, Status
 from ..answers import Mark
 from ..diagnose import Chain
 from ..explain import Path
+from ..points import worth_text
 from ..step import Step
 from .fit import Fitted
 from .numbers import DEFAULT_DIGITS, fmt, num
@@ -70,7 +71,7 @@ def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Bo
     table = PlainTable(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
     _answer_columns(table)
     for mark in marks:
-        table.add_row(*_answer_cells(mark, digits))
+        table.add_row(*answer_cells(mark, digits))
     return table
 
 
@@ -83,7 +84,7 @@ def _answer_columns(table: Table) -> None:
     table.add_column("why")
 
 
-def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
+def answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
     if mark.formula is not None:  # a formula: its value at the given values, if any, and how it was judged
         why = mark.formula.note + (f"; {mark.reason}" if mark.reason else "")
         return [mark.label, safe_text(shown_answer(mark)), fmt(mark.true, digits) if mark.formula.value is not None
@@ -321,7 +322,7 @@ def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box 
                           safe_text(f"{error_where(report, problem)}: {problem.error.message}", style="red"))
             continue
         for k, mark in enumerate(problem.marks):
-            table.add_row(problem.name if k == 0 else "", *_answer_cells(mark, digits))
+            table.add_row(problem.name if k == 0 else "", *answer_cells(mark, digits))
     return table
 
 
@@ -339,11 +340,15 @@ def file_summary(report: FileReport) -> list[RenderableType]:
         sympy = p.result.symbolic if p.result is not None else None
         if sympy is not None and sympy.state in ("skipped", "partial"):
             text += f" (SymPy check {sympy.state}: {sympy.reason})"
+        if report.points_given:
+            text += f" ({worth_text(p.earned)} of {worth_text(p.worth)} points)"
         lines.append(safe_text(text, style="red" if wrong or not p.checks_ok else "green"))
     n, bad = len(report.problems), len(report.errors)
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
         total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
+    if report.points_given:
+        total += f"; {worth_text(report.earned)} of {worth_text(report.worth)} points"
     ok = report.status == Status.OK
     lines.append(Text(("✓ " if ok else "✗ ") + total, style="bold green" if ok else "bold red"))
     return lines
@@ -383,8 +388,10 @@ def file_doc(report: FileReport) -> dict[str, Any]:
         if p.error is not None:
             err: dict[str, Any] = dict(p.error.to_json()["error"])  # type: ignore[call-overload]
             item["error"] = {**err, "where": error_where(report, p)}
+        if report.points_given:  # only then: a file without points reads as it always has
+            item["points"], item["max_points"] = float(p.earned), float(p.worth)
         problems.append(item)
-    return {
+    doc: dict[str, Any] = {
         "schema": 1,
         "file": report.name,
         "ok": report.status == Status.OK,
@@ -393,3 +400,6 @@ def file_doc(report: FileReport) -> dict[str, Any]:
         "errors": len(report.errors),
         "problems": problems,
     }
+    if report.points_given:
+        doc["points"], doc["max_points"] = float(report.earned), float(report.worth)
+    return doc
