@@ -206,6 +206,16 @@ def test_toml_examples_grade(page: Path, k: int, block: str, tmp_path: Path) -> 
     assert run.exit_code in (0, 1) and doc["total"] > 0
 
 
+SHOWN_FILES = [(page, m.group(1), m.group(2)) for page in PAGES
+               for m in re.finditer(r'^```\w+ title="(samples/[^"]+)"\n(.*?)^```', TEXT[page], re.S | re.M)]
+
+
+@pytest.mark.parametrize(("page", "path", "block"), SHOWN_FILES, ids=[f"{page_id(p)}-{f}" for p, f, _ in SHOWN_FILES])
+def test_a_file_shown_is_the_sample_itself(page: Path, path: str, block: str) -> None:
+    """A block titled with a sample's path shows that file as it is shipped."""
+    assert (ROOT / path).read_text(encoding="utf-8") == block
+
+
 # ---------------------------------------------------------------------------
 # Console transcripts are re-run and compared
 
