@@ -16,12 +16,26 @@ import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .answers import Ask, Expectation, Kind, Mark, Tolerance, parse_answer, split_label
+from .answers import (
+    Answer,
+    Ask,
+    Expectation,
+    FormulaAnswer,
+    Kind,
+    Mark,
+    Tolerance,
+    looks_like_number,
+    parse_answer,
+    parse_formula_answer,
+    split_label,
+)
 from .errors import GradcalcError, Source, Span, closest
-from .judge import judge
+from .judge import judge, judge_formulas_alone
 from .limits import MAX_SOURCE_CHARS, MAX_TOML_DEPTH
+from .points import AnswerKey, default_share, parse_points
 from .shown import Shown
 from .values import NUMBER_RE
 
@@ -37,7 +51,11 @@ ANSWER_KEYS = {
 FILE_SYMBOLIC_BUDGET = 30.0
 MIN_SYMBOLIC_SECONDS = 0.05  # less left of it than this, and a problem's check is not started
 # The keys of a [[problem]] table.
-KNOWN_KEYS = ("name", "formula", "program", "values", "output", "tie", *ANSWER_KEYS.values(), "rtol", "atol")
+KNOWN_KEYS = ("name", "formula", "program", "values", "output", "tie", *ANSWER_KEYS.values(), "rtol", "atol",
+              "points")
+# The keys of a [[problem]] in a student's file graded against a key (gradcalc check --key): the
+# problem is the key's, so a student gives its name and answers, and nothing that would change it.
+SHEET_KEYS = ("name", *ANSWER_KEYS.values())
 
 
 class Status(StrEnum):
@@ -62,6 +80,10 @@ class Problem:
     tie: str = "split"
     formula_offset: int | None = None  # where the formula's text starts in the file, when it maps 1:1
     span: Span | None = None  # the formula key, for errors without a place of their own
+    # What each answer is worth (gradcalc.points): one entry per expectation, in their order; then, in a
+    # key, the answers its points name without answering them.
+    asked: list[tuple[AnswerKey, Fraction]] = field(default_factory=list)
+    points_given: bool = False  # the problem has a points key (else 1 point per answer)
 
 
 @dataclass
@@ -73,10 +95,23 @@ class ProblemReport:
     error: GradcalcError | None = None
     result: GradResult | None = None
     warnings: list[str] = field(default_factory=list)
+    problem: Problem | None = None  # as read, when it could be
 
     @property
     def right(self) -> int:
         return sum(m.ok for m in self.marks)
+
+    @property
+    def worth(self) -> Fraction:
+        """The points of its answers (0 if it could not be read far enough to say)."""
+        return sum((p for _, p in self.problem.asked), Fraction(0)) if self.problem is not None else Fraction(0)
+
+    @property
+    def earned(self) -> Fraction:
+        """The points of its right answers."""
+        if self.error is not None or self.problem is None:
+            return Fraction(0)
+        return sum((p for (_, p), m in zip(self.problem.asked, self.marks, strict=False) if m.ok), Fraction(0))
 
     @property
     def total(self) -> int:
@@ -117,6 +152,18 @@ class FileReport(Shown):
                 f"{self.status}")
 
     @property
+    def points_given(self) -> bool:
+        return any(p.problem is not None and p.problem.points_given for p in self.problems)
+
+    @property
+    def worth(self) -> Fraction:
+        return sum((p.worth for p in self.problems), Fraction(0))
+
+    @property
+    def earned(self) -> Fraction:
+        return sum((p.earned for p in self.problems), Fraction(0))
+
+    @property
     def status(self) -> Status:
         """ERROR if any problem could not be graded, else WRONG if any is wrong, else OK."""
         statuses = {p.status for p in self.problems}
@@ -127,7 +174,7 @@ class FileReport(Shown):
 
 def grade_file(
     text: str, name: str, *, symbolic: bool = False, ask: Ask | None = None,
-    symbolic_budget: float = FILE_SYMBOLIC_BUDGET,
+    symbolic_budget: float = FILE_SYMBOLIC_BUDGET, key: bool = False,
 ) -> FileReport:
     """Grade every problem of an answer file.
 
@@ -140,7 +187,8 @@ def grade_file(
         expect_value = "0.73"
         expect_grad = { w0 = "-0.20", x0 = 0.39 }
 
-    Answers written as strings keep their digits.  TOML reads the float 0.20
+    Answers written as strings keep their digits; a string that is not a number is a
+    formula, judged as a function (``expect_grad = { x = "2*x*cos(x^2)" }``).  TOML reads the float 0.20
     as 0.2, so for a bare float the digits are read back from the file's text
     where the scanner finds it (and it parses to the same float); otherwise
     the float's shortest form is judged.
@@ -153,9 +201,11 @@ def grade_file(
     seconds, each taking at most :data:`gradcalc.api.DEFAULT_SYMBOLIC_BUDGET` of what
     is left: once it is spent, the problems left are still graded, their SymPy check
     skipped with the reason.
+
+    A ``key`` (gradcalc check --key) may leave answers out, or name them in its points only.
     """
     source = Source(text, name)
-    problems = load_problems(text, name)
+    problems = load_problems(text, name, key=key)
     if symbolic and len(problems) > 1:
         # Imported once, here, and not by each problem's child process: that took 0.3-0.5 s of each
         # problem's budget.  (SymPy's import takes as long whatever the input: it is not counted.)
@@ -227,21 +277,31 @@ def grade_problem(
     from .api import DEFAULT_SYMBOLIC_BUDGET, gradient
 
     line = source.line_col(problem.span[0])[0] if problem.span else None
-    report = ProblemReport(problem.index, problem.name, line)
+    report = ProblemReport(problem.index, problem.name, line, problem=problem)
+    seconds = DEFAULT_SYMBOLIC_BUDGET if symbolic_budget is None else symbolic_budget
+    started = time.monotonic()
     try:
+        if any(e.is_formula for e in problem.expectations):  # formulas may be judged without values
+            alone = judge_formulas_alone(problem.formula, problem.values, problem.expectations, output=problem.output,
+                                         name=f"problem {problem.name!r}", tie=problem.tie,
+                                         symbolic_budget=seconds if symbolic else None, ask=ask)
+            if alone is not None:
+                report.marks = alone
+                return report
         result = gradient(
             problem.formula,
             problem.values,
             symbolic=symbolic,
             numeric=True,
-            symbolic_budget=DEFAULT_SYMBOLIC_BUDGET if symbolic_budget is None else symbolic_budget,
+            symbolic_budget=seconds,
             tie=problem.tie,
             output=problem.output,
             name=f"problem {problem.name!r}",
         )
         report.result = result
         report.warnings = list(result.warnings)
-        report.marks = judge(result, problem.expectations, problem.tolerance, ask)
+        left = max(0.0, seconds - (time.monotonic() - started)) if symbolic else None  # formula answers' SymPy
+        report.marks = judge(result, problem.expectations, problem.tolerance, ask, symbolic_budget=left)
     except GradcalcError as err:
         report.error = _relocate(err, problem, source)
     return report
@@ -261,8 +321,36 @@ def _relocate(err: GradcalcError, problem: Problem, source: Source) -> GradcalcE
                          source=where)
 
 
-def load_problems(text: str, name: str) -> list[Problem | ProblemReport]:
-    """Parse the TOML; each problem becomes a :class:`Problem`, or an error report if malformed."""
+def load_problems(text: str, name: str, *, key: bool = False) -> list[Problem | ProblemReport]:
+    """Parse the TOML; each problem becomes a :class:`Problem`, or an error report if malformed.
+
+    In a ``key`` a problem may give no answers (its students give them), and its points may name
+    answers it does not give.
+    """
+    source, raw, where = _read(text, name)
+    out: list[Problem | ProblemReport] = []
+    for k, table in enumerate(raw):
+        label = _label(table, k)
+        try:
+            out.append(_problem(k, label, table, where, source, key))
+        except GradcalcError as err:
+            out.append(_error_report(k, label, err, where, source))
+    return out
+
+
+def _label(table: dict[str, Any], k: int) -> str:
+    return table["name"] if isinstance(table.get("name"), str) else f"#{k + 1}"
+
+
+def _error_report(k: int, label: str, err: GradcalcError, where: _Locator, source: Source) -> ProblemReport:
+    span = err.span if err.source is source else None
+    line = source.line_col(span[0])[0] if span else (
+        source.line_col(where.headers[k][0])[0] if k < len(where.headers) else None)
+    return ProblemReport(k, label, line, error=err)
+
+
+def _read(text: str, name: str) -> tuple[Source, list[dict[str, Any]], _Locator]:
+    """The [[problem]] tables of an answer file, and where their keys are; a located error if it is none."""
     import tomllib
 
     source = Source(text, name)
@@ -302,30 +390,29 @@ def load_problems(text: str, name: str) -> list[Problem | ProblemReport]:
             hint='start each problem with a line [[problem]], then name = "...", formula = "...", ...',
             source=source,
         )
-    where = _Locator(text)
-    out: list[Problem | ProblemReport] = []
-    for k, table in enumerate(raw):
-        label = table.get("name") if isinstance(table.get("name"), str) else f"#{k + 1}"
-        try:
-            out.append(_problem(k, label, table, where, source))
-        except GradcalcError as err:
-            span = err.span if err.source is source else None
-            line = source.line_col(span[0])[0] if span else (
-                source.line_col(where.headers[k][0])[0] if k < len(where.headers) else None)
-            out.append(ProblemReport(k, label, line, error=err))
-    return out
+    return source, raw, _Locator(text)
 
 
-def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source: Source) -> Problem:
+def _error_at(k: int, label: str, where: _Locator, source: Source) -> Any:
+    """The factory of located errors about problem ``k``: at a key, at its value, or at the problem's header."""
+    header = where.headers[k] if k < len(where.headers) else None
+
+    def error(message: str, path: tuple[str, ...] = (), hint: str | None = None, value: bool = False) -> GradcalcError:
+        loc = where.keys.get((k, path)) if path else None
+        span = (loc.value if value else loc.key) if loc else header
+        return GradcalcError(f"problem {label!r}: {message}", kind="answers", span=span, hint=hint, source=source)
+
+    return error
+
+
+def _problem(
+    k: int, label: str, table: dict[str, Any], where: _Locator, source: Source, for_key: bool = False
+) -> Problem:
     def place(*path: str) -> _Loc | None:
         return where.keys.get((k, path))
 
     header = where.headers[k] if k < len(where.headers) else None
-
-    def error(message: str, path: tuple[str, ...] = (), hint: str | None = None, value: bool = False) -> GradcalcError:
-        loc = place(*path) if path else None
-        span = (loc.value if value else loc.key) if loc else header
-        return GradcalcError(f"problem {label!r}: {message}", kind="answers", span=span, hint=hint, source=source)
+    error = _error_at(k, label, where, source)
 
     for key in table:
         if key not in KNOWN_KEYS:
@@ -362,6 +449,24 @@ def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source:
                 raise error(f"{key} must be a number ≥ 0", (key,), value=True)
             tol[key] = v
     values = _values(table.get("values", {}), k, where, source, error)
+    expectations = _answers(table, k, where, source, error)
+    if not expectations and not for_key:
+        raise error("no answers to check", hint="add expect_value, expect_grad, expect or expect_upstream")
+    answered = [AnswerKey.of(e) for e in expectations]
+    if "points" in table:
+        asked = parse_points(table["points"], error).share(answered, error, extra=for_key)
+    else:
+        asked = default_share(answered)
+    loc = place(fkey)
+    return Problem(
+        k, label, formula, values, expectations, Tolerance(tol.get("rtol"), tol.get("atol")), output, tie,
+        _content_offset(source.text, loc.value, formula) if loc else None,
+        loc.key if loc else header, asked, "points" in table,
+    )
+
+
+def _answers(table: dict[str, Any], k: int, where: _Locator, source: Source, error: Any) -> list[Expectation]:
+    """The answers of a [[problem]] table, in the order of ANSWER_KEYS, each located in the file."""
     expectations = []
     for what, key in ANSWER_KEYS.items():
         if key not in table:
@@ -378,14 +483,56 @@ def _problem(k: int, label: str, table: dict[str, Any], where: _Locator, source:
             if parts is None:
                 raise error(f"{n!r} is not a name", (key, n), "one element of a vector or matrix is \"W[0, 1]\"")
             expectations.append(_expectation(what, n, v, (key, n), k, where, source, error, parts))
-    if not expectations:
-        raise error("no answers to check", hint="add expect_value, expect_grad, expect or expect_upstream")
-    loc = place(fkey)
-    return Problem(
-        k, label, formula, values, expectations, Tolerance(tol.get("rtol"), tol.get("atol")), output, tie,
-        _content_offset(source.text, loc.value, formula) if loc else None,
-        loc.key if loc else header,
-    )
+    return expectations
+
+
+# ---------------------------------------------------------------------------
+# A student's answers to a key's problems (gradcalc check --key)
+
+
+@dataclass
+class Sheet:
+    """One [[problem]] of a student's file: which of the key's problems, and the answers given."""
+
+    index: int
+    name: str
+    line: int | None
+    answers: list[Expectation]
+    span: Span | None  # the name's value, for errors about it
+
+
+def load_sheet(text: str, name: str, owned: tuple[str, ...]) -> list[Sheet | ProblemReport]:
+    """A student's answers: [[problem]] tables of a name and answers; each malformed one an error report.
+
+    ``owned`` are the keys the key sets (formula, values, ...): a student's table that sets one
+    would change the problem being graded, and is a located error of its own.  A file that is
+    not TOML, or has no [[problem]], raises.
+    """
+    source, raw, where = _read(text, name)
+    out: list[Sheet | ProblemReport] = []
+    for k, table in enumerate(raw):
+        label = _label(table, k)
+        error = _error_at(k, label, where, source)
+        try:
+            for key in table:
+                if key in owned:
+                    raise error(f"{key} is the key's to set: a student's file gives only the problem's name and "
+                                "the answers", (key,), "delete this line; the problem is graded as the key sets it")
+                if key not in SHEET_KEYS:
+                    near = closest(key, list(SHEET_KEYS))
+                    raise error(f"unknown key {key!r}", (key,),
+                                f"did you mean {near!r}?" if near else "the keys are " + ", ".join(SHEET_KEYS))
+            if "name" not in table:
+                raise error("no name", hint='name the problem as the key does: name = "..."')
+            if not isinstance(table["name"], str):
+                raise error(f"name must be a string, not {_toml_type(table['name'])}", ("name",), value=True)
+            loc = where.keys.get((k, ("name",)))
+            span = loc.value if loc else (where.headers[k] if k < len(where.headers) else None)
+            line = source.line_col(span[0])[0] if span else None
+            out.append(Sheet(k, label, line, _answers(table, k, where, source, error), span))
+        except GradcalcError as err:
+            out.append(_error_report(k, label, err, where, source))
+    return out
 
 
 def _values(raw: Any, k: int, where: _Locator, source: Source, error: Any) -> dict[str, Any]:
@@ -422,10 +569,18 @@ def _expectation(
         text = str(_fits(raw, key, path, error))
     else:
         text = _typed_float(raw, source.text[loc.value[0] : loc.value[1]] if loc else None)
+    answer: Answer | FormulaAnswer
     try:
-        answer = parse_answer(text)
+        if isinstance(raw, str) and not looks_like_number(text):  # a formula: errors point inside the string
+            offset = _content_offset(source.text, loc.value, text) if loc else None
+            answer = parse_formula_answer(text, source, offset, loc.value if loc else None)
+        else:
+            answer = parse_answer(text)
     except GradcalcError as err:
-        raise error(f"{key}: {err.message}", path, err.hint, value=True) from None
+        located = error(f"{key}: {err.message}", path, err.hint, value=True)
+        if err.source is source and err.span is not None:
+            located.kind, located.span = err.kind, err.span
+        raise located from None
     base, index = parts or (name, ())
     return Expectation(what, base, answer, source, loc.key if loc else None, index)
 

@@ -8,18 +8,24 @@ is not).  ``rtol``/``atol`` replace that rule when given.
 An :class:`Expectation` says what an answer is about (the output's value, a
 gradient, a node's value or its upstream gradient); :func:`gradcalc.judge.judge`
 marks each one (a :class:`Mark`).
+
+An answer that is not a number but a formula over the problem's variables
+(``2*x*cos(x^2)``) is a :class:`FormulaAnswer`: read by gradcalc's own parser,
+never evaluated as code, and judged as a function by
+:mod:`gradcalc.formula_answers`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from .errors import Source, Span
+from .errors import GradcalcError, Source, Span
+from .limits import MAX_FORMULA_ANSWER_CHARS
 from .values import clean_number, parse_number
 
 
@@ -101,6 +107,86 @@ def parse_answer(text: str, source: Source | None = None, offset: int = 0) -> An
 
 
 @dataclass(frozen=True)
+class FormulaAnswer:
+    """An answer written as a formula, parsed (by gradcalc's parser) but not yet built or judged.
+
+    ``offset`` is where the text starts in ``source`` (errors about the formula point inside
+    it); None when the source does not hold it verbatim (a TOML string with escapes): then
+    errors point at ``span``, the whole answer.
+    """
+
+    text: str
+    program: Any = field(repr=False, compare=False)  # a gradcalc.parser.Program of one expression
+    source: Source | None = None
+    offset: int | None = 0
+    span: Span | None = None
+
+    def relocate(self, err: GradcalcError) -> GradcalcError:
+        """An error in the formula's own text, pointed at the same characters where the answer is written."""
+        if self.source is not None:
+            if self.offset is not None and err.span is not None:
+                err.span = (err.span[0] + self.offset, err.span[1] + self.offset)
+            else:
+                err.span = self.span
+            err.source = self.source
+        return err
+
+
+# An answer that starts like a number but is not one (1,5 or 1e): said as a number's error, not a formula's.
+_NUMBERISH_RE = re.compile(r"[+-]?[0-9.][0-9.,eE+-]*\Z")
+
+
+def looks_like_number(text: str) -> bool:
+    """Whether an answer is meant as a number (and judged to its digits), not as a formula."""
+    clean = clean_number(text)
+    return not clean or bool(_NUMBERISH_RE.match(clean))
+
+
+def read_answer(text: str, source: Source | None = None, offset: int = 0) -> Answer | FormulaAnswer:
+    """A number (judged to its digits) or a formula (judged as a function): ``"0.39"`` or ``"2*x*cos(x^2)"``."""
+    if len(text) <= MAX_FORMULA_ANSWER_CHARS and looks_like_number(text):  # (a longer one is refused as a formula)
+        return parse_answer(text, source, offset)
+    return parse_formula_answer(text, source, offset)
+
+
+def parse_formula_answer(
+    text: str, source: Source | None = None, offset: int | None = 0, span: Span | None = None
+) -> FormulaAnswer:
+    """A formula answer, parsed: one expression of at most MAX_FORMULA_ANSWER_CHARS characters.
+
+    ``offset``: where ``text`` starts in ``source``; None when the source does not hold it
+    verbatim, and then errors point at ``span``.
+    """
+    from .parser import ExprStmt, parse_program
+
+    where = span if offset is None else (offset, offset + len(text))
+    found = FormulaAnswer(text, None, source, offset, where)
+    if len(text) > MAX_FORMULA_ANSWER_CHARS:
+        raise found.relocate(GradcalcError(
+            f"the answer is {len(text):,} characters long, more than {MAX_FORMULA_ANSWER_CHARS:,}",
+            kind="limit",
+            span=(0, 1),
+            hint=f"a formula answer is one expression of at most {MAX_FORMULA_ANSWER_CHARS:,} characters",
+        ))
+    try:
+        program = parse_program(text, source.name if source is not None else "<answer>")
+    except GradcalcError as err:
+        raise found.relocate(err) from None
+    found = FormulaAnswer(text, program, source, offset, where)
+    statements = program.statements
+    if len(statements) != 1 or not isinstance(statements[0], ExprStmt):
+        stmt = statements[1] if len(statements) > 1 else statements[0]
+        raise found.relocate(GradcalcError(
+            "an answer is one expression" + (", not an assignment" if len(statements) == 1 else ""),
+            kind="syntax",
+            span=stmt.span,
+            hint="write the formula alone, such as 2*x*cos(x^2)",
+            source=program.source,
+        ))
+    return found
+
+
+@dataclass(frozen=True)
 class Tolerance:
     """How answers are judged: to their digits (the default), or by ``rtol``/``atol``."""
 
@@ -142,10 +228,14 @@ class Expectation:
 
     what: Kind
     name: str  # the variable or node label ("" for the output's value)
-    answer: Answer
+    answer: Answer | FormulaAnswer
     source: Source | None = None  # where it was written, for errors about the name
     span: Span | None = None
     index: tuple[int, ...] = ()  # one element of a vector or matrix: (2,) for v[2], (0, 1) for W[0, 1]
+
+    @property
+    def is_formula(self) -> bool:
+        return isinstance(self.answer, FormulaAnswer)
 
 
 @dataclass
@@ -161,6 +251,7 @@ class Mark:
     ok: bool
     reason: str | None = None
     chain: Any = None  # the chain rule's path to the node, when diagnosed: a gradcalc.diagnose.Chain
+    formula: Any = None  # a formula answer's verdict: a gradcalc.formula_answers.FormulaVerdict
 
     @property
     def what(self) -> Kind:
@@ -172,5 +263,12 @@ class Mark:
         return self.expectation.name + index_text(self.expectation.index)
 
     @property
-    def answer(self) -> Answer:
+    def answer(self) -> Answer | FormulaAnswer:
         return self.expectation.answer
+
+    @property
+    def number(self) -> Answer:
+        """The answer of a number's mark (judged to its digits)."""
+        answer = self.expectation.answer
+        assert isinstance(answer, Answer), "a formula answer has no digits"
+        return answer

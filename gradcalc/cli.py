@@ -44,6 +44,10 @@ class _LazyGroup(TyperGroup):
     process pays only for what it runs.  `gradcalc --help` lists them all.
     """
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # --lang is every command's: taken off here, before the command's own options are parsed.
+        return super().parse_args(ctx, take_language(args))
+
     def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
@@ -84,12 +88,95 @@ def _version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
+# Shell completion.  typer's own --show-completion and --install-completion are flags that
+# guess the shell; ours take it as a value (`--show-completion zsh` from bash prints zsh's
+# script), and _name_the_shell() fills in the shell gradcalc runs under when none is named.
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+_COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+COMPLETE_VAR = "_GRADCALC_COMPLETE"  # set by the completion scripts when the shell asks for candidates
+
+
+def _shell(value: str) -> str:
+    if not value:
+        raise typer.BadParameter(f"which shell is this? Name it, e.g. --show-completion bash ({', '.join(SHELLS)})")
+    if value not in SHELLS:
+        raise typer.BadParameter(f"{value!r} is not a shell gradcalc completes in: {', '.join(SHELLS)}")
+    return value
+
+
+def _name_the_shell(args: list[str]) -> list[str]:
+    """`gradcalc --show-completion` alone: the shell gradcalc runs under, as if it had been named."""
+    if not args or args[0] not in _COMPLETION_OPTIONS or (len(args) > 1 and not args[1].startswith("-")):
+        return args
+    shell = ""
+    try:
+        import shellingham  # typer's own way to find the shell (typer imports it anyway)
+
+        shell = shellingham.detect_shell()[0]
+    except Exception:  # not installed, or not run from a shell it knows
+        shell = os.path.basename(os.environ.get("SHELL", ""))
+    return [args[0], shell, *args[1:]]
+
+
+def _complete_in_shells() -> None:
+    """Register typer's completion classes, whose protocol the scripts of --show-completion speak."""
+    from typer.completion import completion_init
+
+    completion_init()
+
+
+def _show_completion(ctx: typer.Context, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from typer.completion import get_completion_script
+
+    value = _shell(value)
+    _complete_in_shells()
+    typer.echo(get_completion_script(prog_name="gradcalc", complete_var=COMPLETE_VAR, shell=value))
+    raise typer.Exit(EXIT_OK)
+
+
+def _install_completion(ctx: typer.Context, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from typer.completion import install
+
+    value = _shell(value)
+    shell, path = install(shell=value, prog_name="gradcalc", complete_var=COMPLETE_VAR)
+    typer.echo(f"{shell} completion installed in {path}; it takes effect in a new terminal")
+    raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def _root(
     version: Annotated[
         bool,
         typer.Option("--version", "-V", "-v", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="[SHELL]",
+            callback=_show_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Print the completion script for SHELL (bash, zsh, fish, powershell, pwsh; "
+            "default: the shell you are in), to add to its start-up file yourself.",
+        ),
+    ] = None,
+    install_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            metavar="[SHELL]",
+            callback=_install_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Add tab completion of gradcalc's commands and options to SHELL's start-up file "
+            "(default: the shell you are in).",
+        ),
+    ] = None,
 ) -> None:
     """gradcalc: see backpropagation, and trust the numbers."""
 
@@ -116,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
         # A full disk, a closed stream or a reader gone away is exit 4, with a line on the other stream.
         guard_standard_streams()
-    args = _shield_formulas(args)
+    if COMPLETE_VAR in os.environ:  # the shell asks for candidates (the script --show-completion prints)
+        _complete_in_shells()
+    args = _shield_formulas(_name_the_shell(args))
     try:
         code = _run(args)
     except OutputError as exc:  # the output, or the message about another failure, could not be written
@@ -256,6 +345,36 @@ def _finish(code: int, argv: list[str] | None) -> int:
 # Short options of the commands; anything else that starts with a single '-'
 # (a formula such as -log(x) or -h*x) is a formula, not an option.
 _SHORT_OPTIONS = {"-f", "-o", "-h"}
+
+
+def take_language(args: list[str]) -> list[str]:
+    """Take ``--lang CODE`` (anywhere before ``--``) off the arguments and speak that language; by default
+    the locale's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).  JSON does not change with the language."""
+    from .i18n import set_language
+
+    code = None
+    rest: list[str] = []
+    k = 0
+    while k < len(args):
+        arg = args[k]
+        if arg == "--":
+            rest += args[k:]
+            break
+        if arg == "--lang" and k + 1 < len(args):
+            code, k = args[k + 1], k + 2
+            continue
+        if arg.startswith("--lang="):
+            code, k = arg.split("=", 1)[1], k + 1
+            continue
+        rest.append(arg)
+        k += 1
+    try:
+        set_language(code)
+    except ValueError as exc:
+        set_language("en")
+        raise typer.BadParameter(f"{code!r}: gradcalc speaks English (en) and Korean (ko)",
+                                 param_hint="'--lang'") from exc
+    return rest
 
 
 def _shield_formulas(args: list[str]) -> list[str]:

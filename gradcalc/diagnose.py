@@ -63,7 +63,7 @@ class Chain:
 def diagnose_all(result: GradResult, marks: Sequence[Mark], tolerance: Tolerance) -> None:
     """For each wrong answer: the chain rule of its gradient, the slip that fits, and where the answers go wrong."""
     for mark in marks:
-        if mark.ok:
+        if mark.ok or mark.formula is not None:  # a formula answer is diagnosed as a function (formula_answers)
             continue
         if mark.what in (Kind.GRAD, Kind.UPSTREAM) and not mark.expectation.index:  # paths are of whole nodes
             mark.chain = chain_of(result, mark.node)
@@ -164,7 +164,7 @@ def diagnose(result: GradResult, mark: Mark, tolerance: Tolerance) -> str | None
     value's leading digits (its size, to within a factor of 2); a clean factor
     comes last.
     """
-    claimed, true, bound = mark.answer.value, mark.true, mark.tolerance
+    claimed, true, bound = mark.number.value, mark.true, mark.tolerance
 
     def near(x: float) -> bool:
         """The answer is x, written to its digits, and those digits pin x down to 5% (so "1" is not 0.88)."""
@@ -179,11 +179,11 @@ def diagnose(result: GradResult, mark: Mark, tolerance: Tolerance) -> str | None
     if structural:
         return structural
     if tolerance.by_digits and abs(claimed - true) < unit and _same_size(claimed, true):
-        fewer = _fewer_digits(mark.answer, true)
-        return f"{ROUNDED}: {fewer}{_short(true)} rounds to {rounded_like(mark.answer, true)}"
+        fewer = _fewer_digits(mark.number, true)
+        return f"{ROUNDED}: {fewer}{_short(true)} rounds to {rounded_like(mark.number, true)}"
     if tolerance.by_digits and abs(true) > unit and abs(claimed + true) < unit and _same_size(-claimed, true):
         return (f"the sign is flipped, and then rounded wrong: {_short(-true)} rounds to "
-                f"{rounded_like(mark.answer, -true)}")
+                f"{rounded_like(mark.number, -true)}")
     return _gate_value_slip(result, mark, near) or _factor_slip(true, bound, near)
 
 

@@ -91,8 +91,11 @@ class GradcalcError(Exception):
         return self.source.line_col(self.span[0])
 
     def render(self) -> str:
-        """The error as plain text: message, location, the line, a caret, a hint."""
-        out = [f"error: {_lines(self.message)}"]
+        """The error as plain text, in the user's language: message, location, the line, a caret, a hint."""
+        from .i18n import tr
+
+        error, hint = tr("error"), tr("hint")
+        out = [f"{error}: {_lines(tr(self.message))}"]
         loc = self.location()
         if loc is not None and self.source is not None and self.span is not None:
             line_no, col = loc
@@ -115,7 +118,7 @@ class GradcalcError(Exception):
             out.append(f"{gutter} | {text}")
             out.append(f"{pad} | {' ' * lead}{'^' * width}")
         if self.hint:
-            out.append(f"hint: {_lines(self.hint)}")
+            out.append(f"{hint}: {_lines(tr(self.hint))}")
         return "\n".join(out)
 
     def to_json(self) -> dict[str, object]:

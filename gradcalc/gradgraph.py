@@ -23,13 +23,15 @@ rows and names, never from the user's text, and read by our own parser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .errors import GradcalcError
 from .ops import Op
-from .printer import NOWHERE, TEXT, gate_tree, is_number, parse_template, substitute, to_string
-from .tape import CONST, GATE, VAR, Tape
-from .tree import Binary, Expr, Name, Num, Unary
+from .printer import NOWHERE, TEXT, gate_tree, parse_template, to_string
+from .tape import GATE, VAR, Tape
+from .tree import Binary, Call, Expr, Name, Num, Unary, children, postorder
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class GradientProgram:
 
     text: str
     gradients: dict[str, str]  # variable -> name of ∂output/∂variable in the program
+    # node of the tape -> ∂output/∂node in the program: a name, or a number (the output's own 1);
+    # a node that depends on a variable but is missing has the gradient 0
+    upstream: dict[int, str] = field(default_factory=dict)
 
 
 def _prefix(tape: Tape) -> str:
@@ -62,6 +67,302 @@ def _local_formula(op: Op, k: int) -> str:
     return text
 
 
+# ---------------------------------------------------------------------------
+# Expressions built the short way: 0 and 1 drop out, signs gather, numbers fold
+
+
+def number(value: float) -> Expr:
+    """A number as a tree that prints back to it: -2 is a minus sign and a 2."""
+    if value < 0 or (value == 0 and math.copysign(1.0, value) < 0):
+        return Unary("-", number(-value), NOWHERE)
+    text = format(value, ".15g")
+    if float(text) != value:
+        text = repr(value)
+    if "e" in text and "." not in text.split("e")[0] and text not in ("inf", "nan"):
+        text = repr(value)
+    return Num(value, text, NOWHERE)
+
+
+def value_of(e: Expr) -> float | None:
+    """The number ``e`` is, when it is a number (a Num, or a minus sign and a Num)."""
+    if isinstance(e, Num):
+        return e.value
+    if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Num):
+        return -e.operand.value
+    return None
+
+
+def _negated(e: Expr) -> Expr | None:
+    """``x`` when ``e`` is ``-x``."""
+    return e.operand if isinstance(e, Unary) and e.op == "-" else None
+
+
+def _left_chain(e: Expr) -> tuple[list[Binary], Expr]:
+    """The products and quotients down ``e``'s left side, and the factor at the bottom of them."""
+    chain: list[Binary] = []
+    while isinstance(e, Binary) and e.op in ("*", "/"):
+        chain.append(e)
+        e = e.left
+    return chain, e
+
+
+def _rebuild(chain: list[Binary], bottom: Expr) -> Expr:
+    for link in reversed(chain):
+        bottom = Binary(link.op, bottom, link.right, NOWHERE, NOWHERE)
+    return bottom
+
+
+def magnitude(e: Expr) -> Expr | None:
+    """``x`` when ``e`` reads as ``-x``: a minus sign, or a product whose first factor is negative."""
+    inner = _negated(e)
+    if inner is not None:
+        return inner
+    chain, bottom = _left_chain(e)
+    n = value_of(bottom)
+    if n is not None and n < 0:
+        if n == -1 and chain and chain[-1].op == "*":  # -1*x*y is x*y
+            return _rebuild(chain[:-1], chain[-1].right)
+        return _rebuild(chain, number(-n))
+    inner = _negated(bottom)
+    if chain and inner is not None:
+        return _rebuild(chain, inner)
+    return None
+
+
+def negate(e: Expr) -> Expr:
+    """``-e``: a number's sign flips, ``-(-x)`` is ``x``, and ``-(2*x/y)`` is ``-2*x/y``."""
+    n = value_of(e)
+    if n is not None:
+        return number(-n)
+    positive = magnitude(e)
+    if positive is not None:
+        return positive
+    chain, bottom = _left_chain(e)
+    if chain and (isinstance(bottom, Name) or value_of(bottom) is not None):
+        return _rebuild(chain, negate(bottom))  # the sign on the first factor: -w0*x0
+    return Unary("-", e, NOWHERE)
+
+
+def plus(a: Expr, b: Expr) -> Expr:
+    x, y = value_of(a), value_of(b)
+    if x is not None and y is not None:
+        return number(x + y)
+    if x == 0:
+        return b
+    if y == 0:
+        return a
+    if x is not None:  # the number last: y - 2, not -2 + y
+        a, b = b, a
+    positive = magnitude(b)
+    if positive is not None:
+        return Binary("-", a, positive, NOWHERE, NOWHERE)
+    return Binary("+", a, b, NOWHERE, NOWHERE)
+
+
+def product(a: Expr, b: Expr) -> Expr:
+    """``a * b``; a zero factor makes 0 (the chain rule's zero rule), a factor 1 drops, signs come out front."""
+    x, y = value_of(a), value_of(b)
+    if x is not None and y is not None:
+        return number(x * y)
+    if x == 0 or y == 0:
+        return number(0.0)
+    if x == 1:
+        return b
+    if y == 1:
+        return a
+    if x == -1:
+        return negate(b)
+    if y == -1:
+        return negate(a)
+    ma, mb = _negated(a), _negated(b)
+    if ma is not None or mb is not None:
+        inner = product(a if ma is None else ma, b if mb is None else mb)
+        return negate(inner) if (ma is None) != (mb is None) else inner
+    if y is not None and x is None:  # the number first: 2*x, not x*2
+        a, b = b, a
+    return Binary("*", a, b, NOWHERE, NOWHERE)
+
+
+def minus(a: Expr, b: Expr) -> Expr:
+    return plus(a, negate(b))
+
+
+def quotient(a: Expr, b: Expr) -> Expr:
+    x, y = value_of(a), value_of(b)
+    if x is not None and y is not None and y != 0:
+        return number(x / y)
+    if y == 1:
+        return a
+    if x == 0 and y is None:
+        return number(0.0)
+    ma, mb = _negated(a), _negated(b)
+    if ma is not None or mb is not None:
+        inner = quotient(a if ma is None else ma, b if mb is None else mb)
+        return negate(inner) if (ma is None) != (mb is None) else inner
+    return Binary("/", a, b, NOWHERE, NOWHERE)
+
+
+def power(a: Expr, b: Expr) -> Expr:
+    x, y = value_of(a), value_of(b)
+    if y == 1:
+        return a
+    if y == 0:
+        return number(1.0)
+    if x is not None and y is not None:
+        from .ops import ScalarMath
+
+        return number(ScalarMath.pow(x, y))
+    return Binary("^", a, b, NOWHERE, NOWHERE)
+
+
+_BUILD = {"+": plus, "-": minus, "*": product, "/": quotient, "^": power}
+
+
+def _gate(op: Op, args: list[Expr]) -> Expr:
+    """The expression a gate computes over its inputs, built the short way."""
+    if op.symbol and len(args) == 2:
+        return _BUILD[op.symbol](*args)
+    if op.symbol == "-" and len(args) == 1:
+        return negate(args[0])
+    return gate_tree(op, args)
+
+
+def instantiate(template: Expr, bound: dict[str, Expr]) -> Expr:
+    """A row's formula over ``a``, ``b`` and ``out`` with those replaced, rebuilt the short way.
+
+    Only the template is walked (a few nodes): what is bound is put in as it is,
+    so a large shared input costs nothing to substitute.  A function of numbers
+    is folded to its number.
+    """
+    from .ops import ScalarMath, by_call
+
+    done: list[Expr] = []
+    for node in postorder(template):
+        count = len(children(node))
+        kids = done[len(done) - count :]
+        del done[len(done) - count :]
+        new: Expr
+        if isinstance(node, Name):
+            new = bound.get(node.id, node)
+        elif isinstance(node, Unary):
+            new = negate(kids[0]) if node.op == "-" else kids[0]
+        elif isinstance(node, Binary):
+            new = _BUILD[node.op](kids[0], kids[1])
+        elif isinstance(node, Call):
+            numbers = [value_of(k) for k in kids]
+            if all(n is not None for n in numbers):
+                new = number(float(by_call(node.func, len(kids)).fwd(ScalarMath(), *numbers)))
+            else:
+                new = Call(node.func, tuple(kids), NOWHERE, NOWHERE)
+        else:
+            new = node
+        done.append(new)
+    return done[-1]
+
+
+# ---------------------------------------------------------------------------
+# The reverse pass over expressions, written once for the program and for formulas
+
+
+@dataclass
+class Reverse:
+    """The passes over expressions: each node's value, its upstream gradient, and each gate's local gradients."""
+
+    value: dict[int, Expr]  # what stands for the node's value (its name, or its formula)
+    upstream: dict[int, Expr]  # ∂output/∂node, for the nodes that need a gradient
+    local: dict[int, list[tuple[int, Expr]]]  # per gate: (input node, ∂node/∂input) for the inputs that need one
+
+
+def reverse_pass(
+    tape: Tape,
+    leaf: Callable[[int], Expr],
+    bind_value: Callable[[int, Expr], Expr],
+    bind_gradient: Callable[[int, Expr], Expr],
+) -> Reverse:
+    """Forward, then reverse, over expressions instead of numbers.
+
+    ``leaf(i)`` stands for a variable or constant; ``bind_value(i, formula)``
+    and ``bind_gradient(i, formula)`` return what stands for a gate's value and
+    a node's gradient from then on: a name in a program, or the formula itself.
+    A gate whose inputs are all numbers is folded into its number.
+    """
+    from .ops import ScalarMath
+
+    nodes = tape.nodes
+    used = tape.reachable()
+    needs = tape.needs_grad()
+    m = ScalarMath()
+    value: dict[int, Expr] = {}
+    for i, node in enumerate(nodes):
+        if not used[i]:
+            continue
+        if node.kind != GATE:
+            value[i] = leaf(i)
+            continue
+        assert node.op is not None
+        args = [value[j] for j in node.args]
+        if node.op.arity == -1 and len(args) > 2:
+            raise GradcalcError(
+                f"the gradient graph writes {node.op.shown_name} of two inputs; this one has {len(args)}",
+                kind="shape", span=node.span, source=tape.source,
+                hint=f"nest it: {node.op.shown_name}(a, {node.op.shown_name}(b, c))",
+            )
+        numbers = [value_of(a) for a in args]
+        if all(n is not None for n in numbers):
+            value[i] = number(float(node.op.fwd(m, *numbers)))
+        else:
+            value[i] = bind_value(i, _gate(node.op, args))
+    terms: dict[int, Expr] = {tape.output: number(1.0)}
+    upstream: dict[int, Expr] = {}
+    local: dict[int, list[tuple[int, Expr]]] = {}
+    for i in range(tape.output, -1, -1):
+        if not needs[i] or i not in terms:
+            continue
+        total = terms.pop(i)
+        upstream[i] = total if value_of(total) is not None else bind_gradient(i, total)
+        node = nodes[i]
+        if node.kind != GATE:
+            continue
+        assert node.op is not None
+        bound = {"a": value[node.args[0]], "out": value[i]}
+        if len(node.args) > 1:
+            bound["b"] = value[node.args[1]]
+        local[i] = []
+        for k, j in enumerate(node.args):
+            if not needs[j]:
+                continue
+            formula = instantiate(parse_template(_local_formula(node.op, k)), bound)
+            local[i].append((j, formula))
+            term = product(upstream[i], formula)
+            if value_of(term) == 0:
+                continue
+            terms[j] = plus(terms[j], term) if j in terms else term
+    return Reverse(value, upstream, local)
+
+
+def tangent_pass(tape: Tape, passes: Reverse, seed: str) -> dict[int, Expr]:
+    """Forward mode over expressions: ∂node/∂seed for every node, from the rows' local gradients."""
+    nodes = tape.nodes
+    tangent: dict[int, Expr] = {}
+    for i, node in enumerate(nodes):
+        if i not in passes.value:
+            continue
+        if node.kind != GATE:
+            tangent[i] = number(1.0 if node.kind == VAR and node.label == seed else 0.0)
+            continue
+        assert node.op is not None
+        bound = {"a": passes.value[node.args[0]], "out": passes.value[i]}
+        if len(node.args) > 1:
+            bound["b"] = passes.value[node.args[1]]
+        total: Expr = number(0.0)
+        for k, j in enumerate(node.args):
+            if value_of(tangent[j]) == 0:
+                continue
+            total = plus(total, product(tangent[j], instantiate(parse_template(_local_formula(node.op, k)), bound)))
+        tangent[i] = total
+    return tangent
+
+
 def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgram:
     """The forward and reverse passes of ``tape`` as a program whose last statement lists the gradients."""
     if tape.has_tensors:
@@ -78,72 +379,31 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
                                 hint=f"its variables are {', '.join(tape.variables) or 'none'}")
     nodes = tape.nodes
     v, g = _prefix(tape), _prefix(tape).replace("v", "g")
-    used = tape.reachable()
-    needs = tape.needs_grad()
-    leaf: dict[int, Expr] = {}
     lines: list[str] = []
-    for i, node in enumerate(nodes):
-        if not used[i]:
-            continue
-        if node.kind == VAR:
-            leaf[i] = Name(node.label, NOWHERE)
-        elif node.kind == CONST:
-            value = float(node.const)
-            text = node.label if node.label in ("pi", "e") else repr(value)
-            leaf[i] = Num(value, text, NOWHERE) if not text.startswith("-") else Unary(
-                "-", Num(-value, repr(-value), NOWHERE), NOWHERE)
-        else:
-            assert node.op is not None
-            if node.op.arity == -1 and len(node.args) > 2:
-                raise GradcalcError(
-                    f"the gradient graph writes {node.op.shown_name} of two inputs; this one has {len(node.args)}",
-                    kind="shape", span=node.span, source=tape.source,
-                    hint=f"nest it: {node.op.shown_name}(a, {node.op.shown_name}(b, c))",
-                )
-            lines.append(f"{v}{i} = {to_string(gate_tree(node.op, [leaf[j] for j in node.args]), TEXT)}")
-            leaf[i] = Name(f"{v}{i}", NOWHERE)
-    terms: dict[int, list[Expr]] = {tape.output: [Num(1.0, "1", NOWHERE)]}
-    gradient_of: dict[int, Expr] = {}
-    for i in range(tape.output, -1, -1):
-        if not needs[i] or i not in terms:
-            continue
-        total = terms.pop(i)
-        expr = total[0]
-        for t in total[1:]:
-            expr = Binary("+", expr, t, NOWHERE, NOWHERE)
-        if isinstance(expr, Num) or (isinstance(expr, Unary) and isinstance(expr.operand, Num)):
-            gradient_of[i] = expr  # a number (the seed, 1): kept inline, as 'name = 1' would declare an input
-        else:
-            lines.append(f"{g}{i} = {to_string(expr, TEXT)}")
-            gradient_of[i] = Name(f"{g}{i}", NOWHERE)
+
+    def leaf(i: int) -> Expr:
         node = nodes[i]
-        if node.kind != GATE:
-            continue
-        assert node.op is not None
-        args = [leaf[j] for j in node.args]
-        bound = {"a": args[0], "out": leaf[i]}
-        if len(args) > 1:
-            bound["b"] = args[1]
-        for k, j in enumerate(node.args):
-            if not needs[j]:
-                continue
-            local = substitute(parse_template(_local_formula(node.op, k)), bound)
-            if is_number(local, 0.0):
-                continue
-            upstream = gradient_of[i]
-            if is_number(local, 1.0):
-                term = upstream
-            elif is_number(upstream, 1.0):
-                term = local
-            else:
-                term = Binary("*", upstream, local, NOWHERE, NOWHERE)
-            terms.setdefault(j, []).append(term)
+        if node.kind == VAR:
+            return Name(node.label, NOWHERE)
+        if node.label in ("pi", "e"):
+            return Name(node.label, NOWHERE)
+        return number(float(node.const))
+
+    def bind(prefix: str) -> Callable[[int, Expr], Expr]:
+        def named(i: int, formula: Expr) -> Expr:
+            lines.append(f"{prefix}{i} = {to_string(formula, TEXT)}")
+            return Name(f"{prefix}{i}", NOWHERE)
+
+        return named
+
+    passes = reverse_pass(tape, leaf, bind(v), bind(g))
     outputs = []
     for n in names:
         i = tape.variables[n]
-        outputs.append(to_string(gradient_of[i], TEXT) if i in gradient_of else "0")
+        outputs.append(to_string(passes.upstream[i], TEXT) if i in passes.upstream else "0")
     lines.append(outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]")
-    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)))
+    written = {i: to_string(grad, TEXT) for i, grad in passes.upstream.items()}
+    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)), written)
 
 
 def gradient_tape(tape: Tape, wrt: list[str] | None = None) -> Tape:

@@ -3,8 +3,8 @@
 gradcalc runs on text nobody has checked (a grading server), so each kind of
 work that an input can make grow is bounded here, with the reason for the
 number; past a limit the command line answers with a clear error of kind
-``limit`` (exit 2) that states the number.  The README's "Safety and limits"
-section lists them all.  Two limits live beside the code they bound and are
+``limit`` (exit 2) that states the number.  docs/limits.md ("Safety and
+limits") lists them all.  Two limits live beside the code they bound and are
 listed there too: the tokenizer's ``gradcalc.parser.MAX_TOKENS`` and the SymPy
 check's ``gradcalc.symbolic.MAX_SYMBOLIC_NODES``.
 
@@ -64,6 +64,17 @@ SUGGEST_MAX_WARNINGS = 20
 # brackets) end it.  An answer file needs three levels (values = { W = [[1]] }).
 MAX_TOML_DEPTH = 100
 
+# Grading a class (`gradcalc check` over several files or a directory).  Answer files graded in one
+# run: each is read whole (up to MAX_SOURCE_CHARS) and its report kept for the summary, so a run
+# over a whole course's directory is bounded; 10,000 is a very large course's hand-ins.  Walking
+# a directory looks at no more entries than MAX_CHECK_ENTRIES (files and directories, *.toml or
+# not): `gradcalc check /` ends with this error instead of reading the disk.
+MAX_CHECK_FILES = 10_000
+MAX_CHECK_ENTRIES = 200_000
+# The most points one number in an answer file's `points` may give: points are added up exactly
+# (as fractions) and written as floats, and no homework needs more.
+MAX_POINTS = 1_000_000
+
 # ---------------------------------------------------------------------------
 # `gradcalc jacobian`: a reverse pass per output element and a forward-mode pass
 # (and two central differences) per input element, each over every node and
@@ -84,3 +95,31 @@ MAX_DATA_BYTES = 64 * 1024**2
 MAX_DATA_ROWS = 1_000_000
 MAX_ITERATIONS = 10_000_000
 
+
+# Gradients as formulas (a run without values): the graph may have at most MAX_FORMULA_NODES nodes;
+# a gradient longer than MAX_FORMULA_TERMS terms written out (a shared subexpression counts at each
+# use, so formulas can double with each reuse), or a cell of the gate table longer than MAX_CELL_TERMS,
+# is not written out (the table says so, JSON gives null).
+MAX_FORMULA_NODES = 5_000
+MAX_FORMULA_TERMS = 5_000
+MAX_CELL_TERMS = 400
+
+# ---------------------------------------------------------------------------
+# Answers that are formulas (`--expect-grad 'x=2*x*cos(x^2)'`, or a string in an
+# answer file): each is parsed, built and run at random points by gradcalc's own
+# engine, beside the true derivative's gradient graph and the problem's passes.
+# A homework answer is a line or two: 2,000 characters is a page of it, and past
+# it (or past 1,000 nodes once built) the answer is refused before any work.
+# The problem itself may have at most 10,000 nodes when an answer is a formula:
+# each wrong answer is compared with a few candidate slips per node (about 0.3 s
+# at the limit), and its gradient graph is about three times its size.
+MAX_FORMULA_ANSWER_CHARS = 2_000
+MAX_FORMULA_ANSWER_NODES = 1_000
+MAX_FORMULA_PROBLEM_NODES = 10_000
+# The points a formula is judged at: this many where the answer and the true
+# derivative are both finite, out of at most FORMULA_TRIES points drawn (seeded,
+# so a verdict is the same on every run).  Fewer than FORMULA_MIN_POINTS such
+# points, and the numbers cannot say (only SymPy can prove the answer right).
+FORMULA_POINTS = 64
+FORMULA_TRIES = 256
+FORMULA_MIN_POINTS = 8

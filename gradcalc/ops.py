@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .i18n import N_
+
 INF = math.inf
 NAN = math.nan
 
@@ -262,7 +264,9 @@ class Op:
     glyph: str | None = None  # how it is drawn in a picture's circle (default: its name)
     pattern: str = ""  # the backprop pattern, CS231n's words
     grad_text: tuple[str, ...] = ()  # each input's local gradient as a formula (see above)
-    kink: Callable[[Math, Values, Any], str | None] | None = None
+    # The note at a non-differentiable point, or None; (note, k) when it is about input k's gradient only
+    # (so x^2 at 0 says nothing of the exponent's, which is a constant).
+    kink: Callable[[Math, Values, Any], str | tuple[str, int] | None] | None = None
     domain: Callable[[Math, Values], str | None] | None = None
     smooth: tuple[Interval, ...] = ((-2.0, 2.0),)  # per input: where it is smooth, for tests and fuzzers
     convention: str = ""  # what it does at its kinks and domain edges, for the docs
@@ -330,12 +334,12 @@ def _pow_domain(m: Math, xs: Values) -> str | None:
     return None
 
 
-def _pow_kink(m: Math, xs: Values, out: Any) -> str | None:
+def _pow_kink(m: Math, xs: Values, out: Any) -> str | tuple[str, int] | None:
     a, b = xs
     if m.any((a == 0) & (b > 0) & (b < 1)):
-        return "0^y with 0 < y < 1: derivative with respect to the base is infinite"
+        return N_("0^y with 0 < y < 1: derivative with respect to the base is infinite"), 0
     if m.any(a == 0):
-        return "0^y: derivative with respect to the exponent taken as 0 (PyTorch's convention)"
+        return N_("0^y: derivative with respect to the exponent taken as 0 (PyTorch's convention)"), 1
     return None
 
 
@@ -497,7 +501,7 @@ ROWS: tuple[Op, ...] = (
     Op("sqrt", 1, lambda m, a: m.sqrt(a), lambda m, xs, out: (m.div(0.5, out),),
        ew(lambda sp, a: sp.sqrt(a)), calls=("sqrt",), glyph="√", pattern="sqrt: 1/(2√x)", grad_text=("1/(2*out)",),
        domain=lambda m, xs: "square root of a negative number" if m.any(xs[0] < 0) else None,
-       kink=_at_zero("sqrt at 0: derivative is infinite"), smooth=_POSITIVE,
+       kink=_at_zero(N_("sqrt at 0: derivative is infinite")), smooth=_POSITIVE,
        convention="defined for x ≥ 0; at 0 the derivative is infinite", torch="torch.sqrt"),
     Op("sin", 1, lambda m, a: m.sin(a), lambda m, xs, out: (m.cos(xs[0]),),
        ew(lambda sp, a: sp.sin(a)), calls=("sin",), pattern="sin: cos x", grad_text=("cos(a)",), torch="torch.sin"),
@@ -520,7 +524,7 @@ ROWS: tuple[Op, ...] = (
     Op("atan2", 2, lambda m, y, x: m.atan2(y, x), _atan2_local, ew(_sym_atan2), calls=("atan2",),
        pattern="atan2: (x, -y)/(x² + y²)", grad_text=("b/(a^2 + b^2)", "(-a)/(a^2 + b^2)"),
        branch=lambda m, xs: m.where(xs[1] < 0, m.sign(xs[0]), 0.0),  # the cut along y = 0, x < 0
-       params=("y", "x"), kink=lambda m, xs, out: "atan2 at (0, 0): gradient taken as 0"
+       params=("y", "x"), kink=lambda m, xs, out: N_("atan2 at (0, 0): gradient taken as 0")
        if m.any((xs[0] == 0) & (xs[1] == 0)) else None, smooth=((-2, 2), (0.3, 2)),
        convention="the angle of the point (x, y), in (-π, π]; at (0, 0) the gradient is taken as 0",
        torch="torch.atan2"),
@@ -544,13 +548,14 @@ ROWS: tuple[Op, ...] = (
     Op("relu", 1, lambda m, a: m.relu(a), lambda m, xs, out: (m.step(xs[0]),),
        ew(lambda sp, a: sp.Max(0, a)), calls=("relu",), pattern="relu gates", grad_text=("[{a} > 0]",),
        grad_formula=("sign(relu(a))",),
-       kink=_at_zero("relu at 0: local gradient taken as 0 (PyTorch, JAX)"), smooth=((0.2, 2.0),), branch=_sign_branch,
+       kink=_at_zero(N_("relu at 0: local gradient taken as 0 (PyTorch, JAX)")), smooth=((0.2, 2.0),),
+       branch=_sign_branch,
        convention="at 0 the local gradient is 0 (PyTorch, JAX)", torch="torch.relu"),
     Op("leaky_relu", 1, lambda m, a: m.where(a > 0, a, LEAKY_SLOPE * a),
        lambda m, xs, out: (m.where(xs[0] > 0, 1.0, LEAKY_SLOPE),), ew(_sym_leaky), calls=("leaky_relu",),
        pattern="leaky_relu gates, 0.01 below 0", grad_text=("(1 if {a} > 0, else 0.01)",),
        grad_formula=("0.01 + 0.99*sign(relu(a))",),
-       kink=_at_zero("leaky_relu at 0: local gradient taken as 0.01 (PyTorch)"), smooth=((0.2, 2.0),),
+       kink=_at_zero(N_("leaky_relu at 0: local gradient taken as 0.01 (PyTorch)")), smooth=((0.2, 2.0),),
        branch=_sign_branch,
        convention="x for x > 0, else 0.01·x (PyTorch's default slope); at 0 the local gradient is 0.01 (PyTorch)",
        torch="torch.nn.functional.leaky_relu"),
@@ -562,11 +567,11 @@ ROWS: tuple[Op, ...] = (
        torch="torch.nn.functional.elu"),
     Op("abs", 1, lambda m, a: m.abs(a), lambda m, xs, out: (m.sign(xs[0]),),
        ew(lambda sp, a: sp.Abs(a)), calls=("abs",), pattern="abs: sign x", grad_text=("sign(a)",),
-       kink=_at_zero("abs at 0: local gradient taken as sign(0) = 0"), smooth=((0.2, 2.0),), branch=_sign_branch,
+       kink=_at_zero(N_("abs at 0: local gradient taken as sign(0) = 0")), smooth=((0.2, 2.0),), branch=_sign_branch,
        convention="at 0 the local gradient is sign(0) = 0 (PyTorch, JAX)", torch="torch.abs"),
     Op("sign", 1, lambda m, a: m.sign(a), lambda m, xs, out: (0.0,),
        ew(lambda sp, a: sp.sign(a)), calls=("sign",), pattern="sign: 0", grad_text=("0",),
-       kink=_at_zero("sign at 0: a jump; local gradient taken as 0 (PyTorch)"), smooth=((0.2, 2.0),),
+       kink=_at_zero(N_("sign at 0: a jump; local gradient taken as 0 (PyTorch)")), smooth=((0.2, 2.0),),
        branch=_sign_branch,
        convention="-1, 0 or 1; its local gradient is 0 everywhere, the jump at 0 included (PyTorch)",
        torch="torch.sign"),
@@ -654,7 +659,7 @@ TENSOR_ROWS: tuple[Op, ...] = (
        pattern="norm: g·x/‖x‖",
        vjp=lambda m, g, xs, out: (m.where(out == 0, 0.0 * xs[0], g * m.div(xs[0], out)),),
        jvp=lambda m, ts, xs, out: m.where(out == 0, 0.0, m.div(m.sum(xs[0] * ts[0]), out)),
-       kink=lambda m, xs, out: "norm at 0: gradient taken as 0" if out == 0 else None,
+       kink=lambda m, xs, out: N_("norm at 0: gradient taken as 0") if out == 0 else None,
        convention="‖x‖ = √Σx²; at x = 0 the gradient is taken as 0",
        rule="g·x/‖x‖", tensor=True),
     Op("stack", -2, lambda m, *xs: m.stack(xs), None, _sym_stack, pattern="stack: each row its slice",

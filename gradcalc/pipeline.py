@@ -174,6 +174,8 @@ def kinks(ev: Evaluation, bp: Backprop) -> tuple[list[Kink], int, frozenset[str]
             if node.kind != GATE or not bp.needs[i] or node.op is None or node.op.kink is None:
                 continue
             note = node.op.kink(m, [vals[j] for j in node.args], vals[i])
+            if isinstance(note, tuple):  # about one input's gradient: none to note if it needs none
+                note = note[0] if bp.needs[node.args[note[1]]] else None
             if note:
                 found.append((i, note))
     if not found:

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from .printer import NOWHERE
 from .tape import CONST, GATE, VAR, Tape
+from .tree import Binary, Call, Expr, Name, Num, Unary, children
 
 # Past these sizes the symbolic check is skipped outright: SymPy's derivative
 # of a large graph costs far more than the budget allows.
@@ -168,3 +170,213 @@ def second_derivatives(tape: Tape, point: Mapping[str, Any], names: list[str], e
             d = sp.diff(da, symbols[b])
             emit({"row": a, "col": b, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
 
+
+
+# ---------------------------------------------------------------------------
+# Gradients as formulas: gradcalc's own, simplified and confirmed by SymPy
+
+
+def tree_to_sympy(sp: Any, root: Expr, symbols: Mapping[str, Any]) -> Any:
+    """Our expression tree as SymPy, node by node (a shared subtree is converted once); no text is parsed."""
+    from .ops import BINARY_OPS, OPS, UNARY_OPS, by_call
+
+    done: dict[int, Any] = {}
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done:
+            continue
+        kids = children(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in done)
+            continue
+        args = [done[id(k)] for k in kids]
+        if isinstance(node, Num):
+            out = _number(sp, node.text, node.value)
+        elif isinstance(node, Name):
+            if node.id in symbols:
+                out = symbols[node.id]
+            elif node.id in ("pi", "e"):
+                out = sp.pi if node.id == "pi" else sp.E
+            else:
+                raise ValueError(f"unknown name {node.id!r}")
+        elif isinstance(node, Unary):
+            out = OPS[UNARY_OPS[node.op]].sym(sp, *args) if node.op in UNARY_OPS else args[0]
+        elif isinstance(node, Binary):
+            out = OPS[BINARY_OPS[node.op]].sym(sp, *args)
+        elif isinstance(node, Call):
+            out = by_call(node.func, len(args)).sym(sp, *args)
+        else:
+            raise ValueError("only scalar formulas are written as formulas")
+        done[id(node)] = out
+    return done[id(root)]
+
+
+# SymPy's functions that gradcalc writes with one of its own: name -> gradcalc's call.
+_CALLS = {
+    "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "asin": "asin", "acos": "acos", "atan": "atan", "atan2": "atan2", "Abs": "abs",
+    "Max": "max", "Min": "min", "sign": "sign",
+}  # fmt: skip
+
+
+def from_sympy(sp: Any, root: Any) -> Expr | None:
+    """A SymPy expression as our tree, printed in gradcalc's syntax; None if it uses what gradcalc cannot write."""
+    from .gradgraph import magnitude, negate, number
+
+    one = Num(1.0, "1", NOWHERE)
+
+    def num(value: Any) -> Expr:
+        if value.is_Integer:
+            return number(float(int(value))) if abs(int(value)) < 2**53 else number(float(value))
+        if value.is_Rational:
+            p, q = int(value.p), int(value.q)
+            tree = Binary("/", number(float(abs(p))), number(float(q)), NOWHERE, NOWHERE)
+            return negate(tree) if p < 0 else tree
+        return number(float(value))
+
+    def binary(op: str, a: Expr, b: Expr) -> Expr:
+        return Binary(op, a, b, NOWHERE, NOWHERE)
+
+    done: dict[Any, Expr] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((k, False) for k in node.args if k not in done)
+            continue
+        out: Expr
+        if node.is_Number:
+            if not node.is_finite or not node.is_real:
+                return None
+            out = num(node)
+        elif node.is_Symbol:
+            out = Name(node.name, NOWHERE)
+        elif node is sp.pi:
+            out = Name("pi", NOWHERE)
+        elif node is sp.E:
+            out = Name("e", NOWHERE)
+        elif node.is_Add:
+            terms = node.as_ordered_terms()
+            out = done[terms[0]]
+            for t in terms[1:]:
+                term = done[t]
+                positive = magnitude(term)
+                out = binary("+", out, term) if positive is None else binary("-", out, positive)
+        elif node.is_Mul:
+            top: list[Expr] = []
+            bottom: list[Expr] = []
+            sign = False
+            for f in node.as_ordered_factors():
+                if f.is_Number and f < 0:
+                    sign = True
+                    f = -f
+                    if f == 1:
+                        continue
+                    top.append(num(f))
+                    continue
+                if f.is_Rational and not f.is_Integer:
+                    if f.p != 1:
+                        top.append(number(float(f.p)))
+                    bottom.append(number(float(f.q)))
+                elif f.is_Pow and f.exp.is_Number and f.exp < 0:
+                    base = done[f.base]
+                    bottom.append(base if f.exp == -1 else binary("^", base, num(-f.exp)))
+                elif f.is_Number:
+                    top.append(num(f))
+                elif f in done:
+                    top.append(done[f])
+                else:  # pragma: no cover - a factor SymPy made up: not written
+                    return None
+            out = top[0] if top else one
+            for t in top[1:]:
+                out = binary("*", out, t)
+            if bottom:
+                below = bottom[0]
+                for b in bottom[1:]:
+                    below = binary("*", below, b)
+                out = binary("/", out, below)
+            if sign:
+                out = negate(out)
+        elif node.is_Pow:
+            base, exp = done[node.base], node.exp
+            if exp == sp.Rational(1, 2):
+                out = Call("sqrt", (base,), NOWHERE, NOWHERE)
+            elif exp.is_Number and exp < 0:
+                if exp == -1:
+                    inner = base
+                elif exp == -sp.Rational(1, 2):
+                    inner = Call("sqrt", (base,), NOWHERE, NOWHERE)
+                else:
+                    inner = binary("^", base, num(-exp))
+                out = binary("/", one, inner)
+            else:
+                out = binary("^", base, done[exp])
+        elif node.func.__name__ == "Heaviside" and len(node.args) >= 1:
+            out = binary("/", binary("+", one, Call("sign", (done[node.args[0]],), NOWHERE, NOWHERE)),
+                         Num(2.0, "2", NOWHERE))
+        elif node.func.__name__ in _CALLS:
+            out = Call(_CALLS[node.func.__name__], tuple(done[a] for a in node.args), NOWHERE, NOWHERE)
+        else:
+            return None
+        done[node] = out
+    return done[root]
+
+
+CONFIRM_POINTS = 8  # random points at which SymPy's and gradcalc's gradients are compared when simplify cannot tell
+
+
+def confirm_gradients(tape: Tape, given: Mapping[str, float], wanted: Mapping[str, Expr | None],
+                      emit: Callable[[dict[str, Any]], None]) -> None:
+    """For each variable: SymPy's diff, gradcalc's own gradient simplified (as gradcalc text), and whether they
+    are equal — proved by simplify, else compared at random points — emitted one by one."""
+    import random
+
+    import sympy as sp
+
+    from .printer import TEXT, to_string
+
+    expr, symbols = to_sympy(tape)
+    subs = {symbols[n]: _number(sp, repr(v), v) for n, v in given.items()}
+    free = [symbols[n] for n in symbols if n not in given]
+    rng = random.Random(0)
+    for name, own in wanted.items():
+        d = sp.diff(expr, symbols[name]).xreplace(subs)
+        item: dict[str, Any] = {"name": name, "sympy": _text(d)}
+        if own is None:
+            emit(item)
+            continue
+        mine = tree_to_sympy(sp, own, symbols).xreplace(subs)  # SymPy's constructors already tidy it
+        shortest = min((mine, sp.together(mine), sp.factor_terms(mine)), key=sp.count_ops)
+        tree = from_sympy(sp, shortest)
+        if tree is not None:
+            item["simplified"] = to_string(tree, TEXT)
+        if _same(sp, mine, d):
+            item.update(equal=True, how="proved")
+        else:
+            verdicts = []
+            for _ in range(CONFIRM_POINTS):
+                at = {s: sp.Float(rng.uniform(-2, 2), 30) for s in free}
+                a, b = _evaluate(sp, mine, at), _evaluate(sp, d, at)
+                if a is not None and b is not None:
+                    verdicts.append(abs(a - b) <= 1e-9 * max(1.0, abs(b)))
+            item.update(equal=all(verdicts) if verdicts else None, how="points")
+        emit(item)
+
+
+SIMPLIFY_OPS = 60  # differences of at most this many operations get SymPy's full simplify; larger ones cheaper tries
+
+
+def _same(sp: Any, a: Any, b: Any) -> bool:
+    """Whether SymPy can show ``a - b`` is 0, trying the cheap rewrites before simplify."""
+    gap = a - b
+    if gap == 0:
+        return True
+    for rewrite in (sp.expand, sp.cancel):
+        if rewrite(gap) == 0:
+            return True
+    return bool(sp.count_ops(gap) <= SIMPLIFY_OPS and sp.simplify(gap) == 0)

@@ -23,7 +23,7 @@ from typing import Any
 from .api import require_scalar
 from .errors import GradcalcError, closest
 from .ops import DEFAULT_TIE, ScalarMath
-from .pipeline import Evaluation, evaluate
+from .pipeline import Evaluation, evaluate, load
 from .printer import NOWHERE, TRACE, TRACE_GATE, gate_tree, leaf, local_tree, times, to_string
 from .shown import Shown, brief, listed
 from .tape import CONST, GATE, VAR, Tape
@@ -138,7 +138,10 @@ def trace(
     """
     if mode not in (FORWARD, REVERSE):
         raise GradcalcError(f"--mode must be forward or reverse, not {mode!r}", kind="usage")
-    ev = evaluate(formula, values, tie=tie, output=output, fuse=fuse, name=name)
+    tape = load(formula, output=output, fuse=fuse, name=name)
+    if any(n not in (values or {}) and n not in tape.defaults for n in tape.variables):
+        return _formula_trace(tape, values or {}, mode, seed)
+    ev = evaluate(tape, values, tie=tie, name=name)
     tape, inputs, vals = ev.tape, ev.inputs, ev.values
     if mode == FORWARD:
         seed = _seed(tape, seed)
@@ -225,6 +228,50 @@ def expression(tape: Tape, i: int, number: Mapping[int, int]) -> str:
         return node.label
     assert node.op is not None
     return to_string(gate_tree(node.op, [_operand(tape, j, number) for j in node.args]), TRACE_GATE)
+
+
+def _formula_trace(tape: Tape, values: Mapping[str, Any], mode: str, seed: str | None) -> Trace:
+    """The trace with some values missing: every value, tangent and adjoint a formula over the variables."""
+    from .formulas import derive, scalar_values, written
+    from .gradgraph import plus, product, tangent_pass
+
+    given = scalar_values(tape, {**tape.defaults, **values})
+    full, _ = derive(tape, given)
+    number = _numbering(tape)
+    order = sorted(number, key=lambda i: number[i])
+    rows = [Row(i, number[i], tape.nodes[i].label, expression(tape, i, number), written(full.value[i])) for i in order]
+    inputs: dict[str, Any] = {n: given.get(n, n) for n in tape.variables}
+    result = Trace(mode, tape, inputs, rows, number[tape.output], seed)
+    if mode == FORWARD:
+        seed = _seed(tape, seed)
+        result.seed = seed
+        tangents = tangent_pass(tape, full, seed)
+        for r in rows:
+            r.tangent = written(tangents[r.node])
+            r.tangent_expr = _tangent_expr(tape, r, number, seed)
+        return result
+    out = tape.output
+    name = tape.nodes[out].label
+    result.steps.append(Step(number[out], number[out], f"1   (seed: ∂{name}/∂{name})", "1"))
+    running: dict[int, Expr] = {}
+    for i in range(out, -1, -1):
+        if i not in full.local or i not in number:
+            continue
+        locals_ = _locals(tape, i, number)
+        for j, local in full.local[i]:
+            k = tape.nodes[i].args.index(j)
+            term = times(Name(bar(number[i]), NOWHERE), locals_[k])
+            share = product(full.upstream[i], local)
+            if j in running:
+                running[j] = plus(running[j], share)
+                expr = to_string(_sum([Name(bar(number[j]), NOWHERE), term]), TRACE)
+            else:
+                running[j] = share
+                expr = to_string(term, TRACE)
+            result.steps.append(Step(number[j], number[i], expr, written(running[j])))
+    for r in rows:
+        r.adjoint = written(full.upstream[r.node]) if r.node in full.upstream else "0"
+    return result
 
 
 def _rows(tape: Tape, vals: list[Any], number: Mapping[int, int]) -> list[Row]:

@@ -118,7 +118,7 @@ def test_no_formula_is_exit_2() -> None:
 
 
 def test_missing_values_are_all_named() -> None:
-    run = cli("grad", "x*y*z + w", "x=1")
+    run = cli("jacobian", "x*y*z + w", "x=1")
     assert run.exit_code == 2
     first, *rest = run.stderr.splitlines()
     assert first == "error: no value for y, z, w"
@@ -208,7 +208,6 @@ def test_overflow_names_the_gate() -> None:
     [
         (("(x+*y)", "x=1", "y=2"), "syntax", [3, 4]),
         (("sigmod(x)", "x=1"), "name", [0, 6]),
-        (("x*y", "x=1"), "value", [2, 3]),
         (("log(x)", "x=-1"), "domain", [0, 6]),
         (("1/x", "x=0"), "domain", [0, 3]),
         (("x", "x=nan"), "value", [2, 5]),

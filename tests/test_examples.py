@@ -221,3 +221,31 @@ def test_gradient_result_is_plain_data() -> None:
     r: GradResult = gradient("(x+y)*z", {"x": -2, "y": 5, "z": -4}, symbolic=False)
     assert (r.value, r.gradients) == (-12.0, {"x": -4.0, "y": -4.0, "z": 3.0})
     assert r.node_gradient(2) == -4.0  # the upstream gradient into q
+
+
+# ---------------------------------------------------------------------------
+# The book's own figure beside example 2's blog-post numbers
+
+# "Deep Learning from Scratch", ch. 5: 2 apples at 100 and 3 oranges at 150, tax 1.1.
+BOOK_FIGURE = Example(
+    10, "10-book-apples-and-oranges.grad", "(apple*apple_num + orange*orange_num)*tax",
+    {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1},
+    715.0, {"apple": 2.2, "apple_num": 110.0, "orange": 3.3, "orange_num": 165.0, "tax": 650.0},
+)  # fmt: skip
+
+
+def test_the_books_apples_and_oranges() -> None:
+    """f = (100·2 + 150·3)·1.1 = 715; ∂f/∂tax is the price before tax, 650; each count's gradient its price × 1.1."""
+    doc = sample_json(BOOK_FIGURE)
+    assert_numbers(doc["value"], doc["gradients"], BOOK_FIGURE)
+    assert set(doc["gradients"]) == set(BOOK_FIGURE.values)
+    assert doc["checks"]["ok"] is True and doc["checks"]["sympy"]["state"] == "done"
+    assert_numbers(formula_json(BOOK_FIGURE)["value"], formula_json(BOOK_FIGURE)["gradients"], BOOK_FIGURE)
+    assert node_named(doc, "s")["value"] == 650.0  # the price before tax: the upstream of tax's mul gate
+
+
+def test_example_2_is_the_blog_posts_numbers() -> None:
+    """4 apples at 100 and 3 mandarins at 70 with tax 1.1: 671, not the book's 715."""
+    text = (SAMPLES / EXAMPLES[1].sample).read_text(encoding="utf-8")
+    assert "blog post" in text and "10-book-apples-and-oranges.grad" in text
+    assert EXAMPLES[1].value == 671.0 and close(sample_json(EXAMPLES[1])["value"], 671.0)

@@ -152,8 +152,10 @@ def test_format_errors_exit_2() -> None:
     run = cli("grad", *EX3, "--json", "--format", "markdown")
     assert run.exit_code == 2
     assert run.json()["error"]["message"] == "--json and --format markdown ask for two formats"
-    run = cli("grad", "(x+y)*z", "x=1", "--format", "json")  # errors as JSON under --format json too
-    assert run.exit_code == 2 and run.json()["error"]["message"] == "no value for y, z"
+    run = cli("grad", "(x+y)*z", "x=1", "--format", "json", "--explain")  # errors as JSON under --format json too
+    assert run.exit_code == 2
+    assert run.json()["error"]["message"] == (
+        "--explain: every variable needs a value, and this run is without a value for y, z")
 
 
 ANSWERS_LATEX = r"""\begin{tabular}{lrrll}

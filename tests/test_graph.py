@@ -264,7 +264,7 @@ def test_mermaid_constants_fanout_and_tensors() -> None:
 
 
 # ---------------------------------------------------------------------------
-# The pictures in docs/ and the README
+# The pictures in docs/, in the README and on the graph page
 
 
 @pytest.mark.parametrize("name", ["add-mul", "neuron", "network-2-2-2"])
@@ -275,7 +275,7 @@ def test_docs_pictures_exist(name: str) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_readme_embeds_the_neuron_picture() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert "![" in text and "(docs/neuron.svg)" in text
-    assert "## Pictures: `gradcalc graph`" in text
+def test_the_docs_embed_the_neuron_picture() -> None:
+    assert "![" in README.read_text(encoding="utf-8") and "(docs/neuron.svg)" in README.read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "graph.md").read_text(encoding="utf-8")
+    assert "# Pictures: `gradcalc graph`" in page and "(neuron.svg)" in page

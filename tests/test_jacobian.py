@@ -9,7 +9,7 @@ import shlex
 
 import numpy as np
 import pytest
-from conftest import README, REL, cli, table_rows
+from conftest import REL, ROOT, cli, table_rows
 
 from gradcalc.errors import GradcalcError
 from gradcalc.jacobian import JacobianResult, jacobian
@@ -138,10 +138,13 @@ def test_help_names_the_modes() -> None:
     assert "reverse mode" in run.stdout and "forward mode" in run.stdout
 
 
-def readme_jacobian_transcripts() -> list[tuple[str, str]]:
-    """(command, output) of each `$ gradcalc jacobian ... | cat` in the README's console blocks."""
+JACOBIAN_PAGE = ROOT / "docs" / "jacobian.md"
+
+
+def page_jacobian_transcripts() -> list[tuple[str, str]]:
+    """(command, output) of each `$ gradcalc jacobian ... | cat` in the console blocks of docs/jacobian.md."""
     found = []
-    for block in re.findall(r"```console\n(.*?)```", README.read_text(encoding="utf-8"), re.S):
+    for block in re.findall(r"```console\n(.*?)```", JACOBIAN_PAGE.read_text(encoding="utf-8"), re.S):
         for step in re.split(r"^\$ ", block, flags=re.M)[1:]:
             command, _, output = step.partition("\n")
             if command.startswith("gradcalc jacobian "):
@@ -149,9 +152,9 @@ def readme_jacobian_transcripts() -> list[tuple[str, str]]:
     return found
 
 
-def test_readme_jacobian_transcripts_are_real(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_page_jacobian_transcripts_are_real(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
-    transcripts = readme_jacobian_transcripts()
+    transcripts = page_jacobian_transcripts()
     assert len(transcripts) >= 2
     for command, expected in transcripts:
         args = shlex.split(command.removesuffix(" | cat"))[1:]

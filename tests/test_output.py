@@ -278,6 +278,6 @@ def test_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert run.exit_code == 2 and "--plot - would mix the picture with the report" in run.stderr
 
 
-def test_the_readme_documents_exit_code_4() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "| 4 | the output could not be written" in readme
+def test_the_docs_document_exit_code_4() -> None:
+    page = (ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    assert "| 4 | the output could not be written" in page

@@ -1,8 +1,8 @@
-"""Print the README's table of functions and operators, made from the op table.
+"""Print the table of functions and operators of docs/formulas.md, made from the op table.
 
     python tools/op_reference.py
 
-The docs test compares the README's table with this output, so the table
+The docs test compares the page's table with this output, so the table
 cannot drift from the rows: a new row appears in the docs with no other edit.
 """
 

@@ -130,8 +130,8 @@ def console_for(color: str) -> Any:
 
 
 # The format each document file's name asks for.
-DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".html": "html",
-                     ".htm": "html"}
+DOCUMENT_SUFFIXES = {".txt": "table", ".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".md": "markdown",
+                     ".tex": "latex", ".html": "html", ".htm": "html"}
 
 # --format for the commands whose report is tables: the same as --json, or one self-contained HTML page.
 REPORT_FORMATS = ("table", "json", "html")
@@ -250,6 +250,9 @@ def read_source(formula: str | None, file: Path | None, values: list[str]) -> tu
         )
     elif formula == "-":
         name = "<stdin>"
+        if sys.stdin is None:  # started with standard input closed (<&-)
+            raise GradcalcError("'-' reads the formula from standard input, which is closed", kind="usage",
+                                hint="pipe the formula in (echo 'x^2' | gradcalc grad - x=3), or use --file PATH")
         text = _decode(sys.stdin.buffer.read(_MAX_BYTES + 1), name)
     else:
         name, text = "<formula>", formula

@@ -81,7 +81,8 @@ def grad(
         show_default=False)] = None,
     expect_grad: Annotated[list[str] | None, typer.Option(
         "--expect-grad", metavar="NAME=NUM", help="Your answer for ∂out/∂NAME (repeatable); one element of a "
-        "vector or matrix is NAME[i] or NAME[i, j].",
+        "vector or matrix is NAME[i] or NAME[i, j]. An answer may be a formula, judged as a function: "
+        "'x=2*x*cos(x^2)' (also without values; likewise for the other --expect options).",
         show_default=False)] = None,
     expect: Annotated[list[str] | None, typer.Option(
         "--expect", metavar="NODE=NUM", help="Your answer for a node's value, by its name in the gate table "
@@ -100,6 +101,10 @@ def grad(
         show_default=False)] = None,
     params: Annotated[str | None, typer.Option(
         "--params", metavar="A,B", help="With --lr: step only these variables.", show_default=False)] = None,
+    formulas: Annotated[bool, typer.Option(
+        "--formulas", help="Gradients as formulas: keep every variable without a value on the command line "
+        "symbolic (a program's own values too). Without values for every variable this is what grad does.",
+    )] = False,
     order: Annotated[int | None, typer.Option(
         "--order", metavar="N", help="For a function of one variable: f and its derivatives up to the N-th, "
         "each the gradient graph of the one before, checked against SymPy.", show_default=False)] = None,
@@ -144,24 +149,33 @@ def grad(
             answers = parse_expectations(expect_value[0] if expect_value else None, expect_grad or [], expect or [],
                                          expect_upstream or [])
             step_params = parse_params(params, lr)
+            if any(e.is_formula for e in answers) and lr is None:  # perhaps without values
+                _formulas_alone(text, given, answers, name, target, tie, None if no_symbolic else symbolic_budget,
+                                "brief" if brief and output_format == "table" else output_format, digits, color,
+                                output_file)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
-        tape = None
         if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
             what = "--json without --brief" if as_json else "--format markdown"
             tape = full_output_tape(text, name, what, output=target, fuse=fuse)
+        else:
+            from ..pipeline import load
+
+            tape = load(text, output=target, fuse=fuse, name=name)
+        if formulas or any(n not in given and n not in tape.defaults for n in tape.variables):
+            _formulas(tape, given, formulas, homework, explain, output_format, brief, not no_symbolic,
+                      symbolic_budget, output_file, color)
         result = gradient(
-            text if tape is None else tape,
+            tape,
             given,
             symbolic=not no_symbolic,
             numeric=not no_numeric,
             symbolic_budget=symbolic_budget,
             tie=tie,
-            output=target if tape is None else None,  # a tape is built for its output, and fused
             name=name,
-            fuse=fuse and tape is None,
         )
         if homework:
-            marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask)
+            left = None if no_symbolic else max(0.0, symbolic_budget - (time.monotonic() - started))
+            marks = judge(result, answers, Tolerance(rtol, atol), how_to_ask, symbolic_budget=left)
             step = descent_step(result, lr, step_params) if lr is not None else None
     except GradcalcError as err:
         fail(err, as_json)
@@ -227,6 +241,81 @@ def _report(result: "GradResult", output_format: str, brief: bool, digits: int, 
 
 
 OUTPUT_FORMATS = ("table", "json", "markdown", "latex", "html")
+
+
+def _formulas(tape: Any, given: dict[str, Any], asked: bool, homework: bool, explain: bool, output_format: str,
+              brief: bool, symbolic: bool, budget: float, output_file: Any, color: str) -> None:
+    """A run with some values missing (or ``--formulas``): every gradient as a formula, checked by SymPy."""
+    from ..formulas import formula_gradient
+
+    missing = [n for n in tape.variables if n not in given and n not in tape.defaults]
+    why = "with --formulas" if asked else f"without a value for {', '.join(missing)}"
+    for wanted, what in ((homework, "answers and --lr"), (explain, "--explain"),
+                         (output_format in ("markdown", "latex", "html"), f"--format {output_format}")):
+        if wanted:
+            raise GradcalcError(
+                f"{what}: every variable needs a value, and this run is {why}", kind="usage",
+                hint=f"add {' '.join(f'{n}=...' for n in missing)} after the formula" if missing
+                else "drop --formulas",
+            )
+    values = dict(given) if asked else {**tape.defaults, **given}
+    result = formula_gradient(tape, values, symbolic=symbolic, symbolic_budget=budget)
+    warn(result.warnings)
+    with report_to(output_file, output_format == "json"):
+        if output_format == "json":
+            from ..render.formulas import formula_doc
+
+            emit_json(formula_doc(result))
+        elif brief:
+            from ..render.formulas import brief_formulas
+
+            typer.echo(brief_formulas(result))
+        else:
+            from ..render.formulas import formula_report
+
+            console_for(color).print(formula_report(result, plain=not sys.stdout.isatty()))
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
+
+
+def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str | None, tie: str,
+                    budget: float | None, output_format: str, digits: int, color: str, output_file: Any) -> None:
+    """Formula answers with values missing: the verdicts alone (no gate table), and the exit code.
+
+    Returns (and the run goes on as usual) when every variable has a value.
+    """
+    from ..judge import judge_formulas_alone
+    from .homework_options import how_to_ask
+
+    marks = judge_formulas_alone(text, given, answers, output=target, name=name, tie=tie, symbolic_budget=budget,
+                                 ask=how_to_ask)
+    if marks is None:
+        return
+    if output_format == "html":
+        raise GradcalcError("--format html: every variable needs a value, and this run has formula answers without",
+                            kind="usage", hint="give every variable a value, or drop --format html")
+    from ..render.answers import answers_doc, formula_report
+
+    code = EXIT_OK if all(m.ok for m in marks) else EXIT_DISAGREE
+    with report_to(output_file, output_format == "json"):
+        if output_format == "json":
+            emit_json({"schema": 1, "formula": text, "answers": answers_doc(marks),
+                       "answers_right": sum(m.ok for m in marks), "status": "ok" if code == EXIT_OK else "wrong"})
+        elif output_format == "brief":
+            from ..render.answers import brief_lines
+
+            typer.echo(brief_lines(marks, None, digits))
+        elif output_format == "markdown":
+            from ..render.markdown import answers_markdown
+
+            typer.echo(answers_markdown(marks, None, digits))
+        elif output_format == "latex":
+            from ..render.latex import answers_latex
+
+            typer.echo(answers_latex(marks, None, marks[0].formula.output, digits))
+        else:
+            console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
+    raise typer.Exit(code)
+
 
 
 def _write_up(result: "GradResult", output_format: str, digits: int, explanation: "Explanation | None",

@@ -2,7 +2,8 @@
 
 `gradcalc grad` reads ``--expect-value NUM``, ``--expect-grad NAME=NUM``,
 ``--expect NODE=NUM`` and ``--expect-upstream NODE=NUM`` into expectations for
-:func:`gradcalc.judge.judge`, and ``--params A,B`` into the variables of one
+:func:`gradcalc.judge.judge` (an answer that is not a number is a formula:
+``--expect-grad 'x=2*x*cos(x^2)'``), and ``--params A,B`` into the variables of one
 descent step.  Judging names only the kind of answer to ask for; the hints say
 it with the flags here (and the keys of answer files).
 """
@@ -10,7 +11,7 @@ it with the flags here (and the keys of answer files).
 from collections.abc import Sequence
 
 from ..answerfile import ANSWER_KEYS
-from ..answers import Expectation, Kind, parse_answer, split_label
+from ..answers import Expectation, Kind, read_answer, split_label
 from ..errors import GradcalcError, Source
 
 FLAGS = {
@@ -34,7 +35,7 @@ def parse_expectations(
     found: list[Expectation] = []
     if value is not None:
         source = Source(value, FLAGS[Kind.VALUE])
-        found.append(Expectation(Kind.VALUE, "", parse_answer(value, source), source, (0, len(value))))
+        found.append(Expectation(Kind.VALUE, "", read_answer(value, source), source, (0, len(value))))
     for what, args in ((Kind.GRAD, grads), (Kind.NODE, nodes), (Kind.UPSTREAM, upstreams)):
         for arg in args:
             found.append(_pair(what, arg))
@@ -66,7 +67,7 @@ def _pair(what: Kind, arg: str) -> Expectation:
             "one element of a vector or matrix is v[2] or W[0, 1]",
             source=source,
         )
-    return Expectation(what, parts[0], parse_answer(text, source, len(name) + 1), source, span, parts[1])
+    return Expectation(what, parts[0], read_answer(text, source, len(name) + 1), source, span, parts[1])
 
 
 def parse_params(text: str | None, lr: float | None) -> list[str] | None:

@@ -119,6 +119,7 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     from rich import box
     from rich.table import Table
 
+    from ..i18n import N_, msg, tr
     from ..render.escape import terminal
     from ..render.fit import Fitted
     from ..render.numbers import fmt
@@ -132,11 +133,12 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
     formula = terminal(formula)
     parts: list[RenderableType] = []
     if t.mode == FORWARD:
-        parts.append(f"Forward-mode trace of {formula}, seeded on {t.seed} (tangent v̇ = ∂v/∂{t.seed})")
+        parts.append(tr(msg("Forward-mode trace of {formula}, seeded on {seed} (tangent v̇ = ∂v/∂{seed})",
+                            formula=formula, seed=t.seed)))
         table = Table(box=boxed)
-        for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right"),
-                                ("tangent expression", "left"), ("tangent v̇", "right")):
-            table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        for header, justify in (("v", "left"), ("node", "left"), (N_("expression"), "left"), ("value", "right"),
+                                (N_("tangent expression"), "left"), (N_("tangent v̇"), "right")):
+            table.add_column(tr(header), justify=justify)  # type: ignore[arg-type]
         _add_rows(table, t.rows, lambda r: (r.name, r.label, r.expr, fmt(r.value, digits),
                                             f"{dot(r.index)} = {r.tangent_expr}", fmt(r.tangent, digits)))
         parts.append(Fitted(table))
@@ -145,18 +147,18 @@ def _report(t: "Trace", digits: int, plain: bool) -> "list[RenderableType]":
             f"∂{out}/∂{t.seed} = {dot(t.output)} = {fmt(t.derivative, digits)}"
         )
         return parts
-    parts.append(f"Primal trace (forward pass) of {formula}")
+    parts.append(tr(msg("Primal trace (forward pass) of {formula}", formula=formula)))
     primal = Table(box=boxed)
     for header, justify in (("v", "left"), ("node", "left"), ("expression", "left"), ("value", "right")):
-        primal.add_column(header, justify=justify)  # type: ignore[arg-type]
+        primal.add_column(tr(header), justify=justify)  # type: ignore[arg-type]
     _add_rows(primal, t.rows, lambda r: (r.name, r.label, r.expr, fmt(r.value, digits)))
     adjoint = Table(box=boxed)
     for header, justify in (("v̄", "left"), ("expression", "left"), ("value", "right")):
-        adjoint.add_column(header, justify=justify)  # type: ignore[arg-type]
+        adjoint.add_column(tr(header), justify=justify)  # type: ignore[arg-type]
     _add_rows(adjoint, t.steps, lambda s: (bar(s.target), s.expr, fmt(s.value, digits)))
     parts += [
         Fitted(primal),
-        f"Adjoint trace (reverse pass): v̄ = ∂{out}/∂v, accumulated backwards, one step per edge",
+        tr(msg("Adjoint trace (reverse pass): v̄ = ∂{out}/∂v, accumulated backwards, one step per edge", out=out)),
         Fitted(adjoint),
     ]
     grads = ",  ".join(

@@ -13,6 +13,7 @@ from ..answerfile import FileReport, ProblemReport, Status
 from ..answers import Mark
 from ..diagnose import Chain
 from ..explain import Path
+from ..points import worth_text
 from ..step import Step
 from .fit import Fitted
 from .numbers import DEFAULT_DIGITS, fmt, num
@@ -27,6 +28,8 @@ WRONG = Text("✗", style="bold red")
 
 def _true_digits(mark: Mark, digits: int) -> int:
     """Enough significant digits to show the true value beyond the answer's own."""
+    if mark.formula is not None:
+        return digits
     mantissa = mark.answer.text.lower().partition("e")[0]
     sig = len(mantissa.lstrip("+-").replace(".", "").lstrip("0"))
     return min(17, max(digits, sig + 2))
@@ -36,12 +39,39 @@ def _judged(mark: Mark) -> str:
     return f"±{mark.tolerance:.3g} ({mark.rule})"
 
 
+# A formula answer is shown to this many characters (JSON has it whole); its verdict's note and
+# diagnosis wrap at these widths, so that the table stays about 130 columns wide.
+MAX_ANSWER_SHOWN = 80
+MAX_NOTE_WIDTH = 48
+MAX_DIAGNOSIS_WIDTH = 60
+
+
+def shown_answer(mark: Mark) -> str:
+    """The answer as typed, a long formula cut short with an ellipsis."""
+    text = mark.answer.text
+    return text if len(text) <= MAX_ANSWER_SHOWN else text[: MAX_ANSWER_SHOWN - 1] + "…"
+
+
+def formula_table(marks: list[Mark], boxed: box.Box = box.SIMPLE_HEAD) -> Table:
+    """One row per formula answer: what, the formula as typed, ✓ or ✗, how it was judged, and why it is wrong."""
+    table = PlainTable(title="Your formula answers, judged as functions", box=boxed, title_justify="left")
+    table.add_column("answer", style="bold")
+    table.add_column("yours")
+    table.add_column("")
+    table.add_column("judged", max_width=MAX_NOTE_WIDTH)
+    table.add_column("diagnosis", max_width=MAX_DIAGNOSIS_WIDTH)
+    for mark in marks:
+        table.add_row(mark.label, safe_text(shown_answer(mark)), RIGHT if mark.ok else WRONG,
+                      safe_text(mark.formula.note), safe_text(mark.reason or ""))
+    return table
+
+
 def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per answer: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
     table = PlainTable(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
     _answer_columns(table)
     for mark in marks:
-        table.add_row(*_answer_cells(mark, digits))
+        table.add_row(*answer_cells(mark, digits))
     return table
 
 
@@ -56,6 +86,10 @@ def _answer_columns(table: Table) -> None:
 
 def answer_texts(mark: Mark, digits: int) -> list[str]:
     """An answer's row as text: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
+    if mark.formula is not None:  # a formula: its value at the given values, if any, and how it was judged
+        why = mark.formula.note + (f"; {mark.reason}" if mark.reason else "")
+        return [mark.label, shown_answer(mark), fmt(mark.true, digits) if mark.formula.value is not None else "",
+                "as a formula", "✓" if mark.ok else "✗", why]
     return [
         mark.label,
         mark.answer.text,
@@ -66,10 +100,10 @@ def answer_texts(mark: Mark, digits: int) -> list[str]:
     ]
 
 
-def _answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
-    cells: list[RenderableType] = list(answer_texts(mark, digits))
-    cells[4] = RIGHT if mark.ok else WRONG
-    return cells
+def answer_cells(mark: Mark, digits: int) -> list[RenderableType]:
+    """:func:`answer_texts` for a rich table: the user's text never markup, the verdict coloured."""
+    label, yours, true, judged, _, why = answer_texts(mark, digits)
+    return [label, safe_text(yours), true, judged, RIGHT if mark.ok else WRONG, safe_text(why)]
 
 
 def explanations(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: str = "") -> list[RenderableType]:
@@ -170,17 +204,33 @@ def homework_report(
     """What `gradcalc grad` prints after its own tables: the answers, explanations, the descent step."""
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     parts: list[RenderableType] = []
+    numbers = [m for m in marks if m.formula is None]
+    formulas = [m for m in marks if m.formula is not None]
+    if numbers:
+        parts += [Fitted(answers_table(numbers, digits, boxed)), *explanations(numbers, digits)]
+    if formulas:
+        parts.append(Fitted(formula_table(formulas, boxed)))
     if marks:
-        parts += [Fitted(answers_table(marks, digits, boxed)), *explanations(marks, digits), answers_summary(marks)]
+        parts.append(answers_summary(marks))
     if step is not None:
         parts.append(Fitted(step_table(step, output, digits, boxed)))
     return Group(*parts)
+
+
+def formula_report(marks: list[Mark], plain: bool = False) -> Group:
+    """Formula answers judged without values: their table and the summary (no gate table: there are no values)."""
+    boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
+    return Group(Fitted(formula_table(marks, boxed)), answers_summary(marks))
 
 
 def brief_lines(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGITS) -> str:
     lines = []
     for m in marks:
         verdict = "✓" if m.ok else "✗"
+        if m.formula is not None:
+            why = f"; {m.reason}" if m.reason else ""
+            lines.append(f"{verdict} {m.label}: {shown_answer(m)}; {m.formula.note}{why}")
+            continue
         why = f": {m.reason}" if m.reason else ""
         lines.append(f"{verdict} {m.label}: {m.answer.text} (true {fmt(m.true, _true_digits(m, digits))}){why}")
     if step is not None:
@@ -193,22 +243,40 @@ def brief_lines(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGI
 
 
 def answers_doc(marks: list[Mark]) -> list[dict[str, Any]]:
-    return [
-        {
-            "what": m.what,
-            "name": m.name or m.label,
-            "label": m.label,
-            "claimed": m.answer.text,
-            "claimed_value": m.answer.value,
-            "true_value": num(m.true),
-            "tolerance": m.tolerance,
-            "rule": m.rule,
-            "ok": m.ok,
-            "reason": m.reason,
-            "chain": chain_doc(m.chain),
-        }
-        for m in marks
-    ]
+    return [_answer_doc(m) for m in marks]
+
+
+def _answer_doc(m: Mark) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "what": m.what,
+        "name": m.name or m.label,
+        "label": m.label,
+        "claimed": m.answer.text,
+        "claimed_value": m.formula.value if m.formula is not None else m.number.value,
+        "true_value": num(m.true),
+        "tolerance": m.tolerance if m.formula is None else None,
+        "rule": m.rule,
+        "ok": m.ok,
+        "reason": m.reason,
+        "chain": chain_doc(m.chain),
+    }
+    v = m.formula
+    if v is not None:  # a formula answer: the fields above, and how it was judged as a function
+        ce = v.counterexample
+        d = v.diagnosis
+        doc.update({
+            "kind": "formula",
+            "answer": m.answer.text,
+            "verdict": "right" if m.ok else "wrong",
+            "decided_by": v.decided_by,
+            "points": v.points,
+            "note": v.note,
+            "sympy": v.sympy,
+            "counterexample": None if ce is None else {
+                "at": {k: num(x) for k, x in ce.at.items()}, "yours": num(ce.yours), "true": num(ce.true)},
+            "diagnosis": None if d is None else {"kind": d.kind, "text": d.text, "formula": d.formula},
+        })
+    return doc
 
 
 def chain_doc(chain: Chain | None) -> dict[str, Any] | None:
@@ -267,7 +335,7 @@ def file_table(report: FileReport, digits: int = DEFAULT_DIGITS, boxed: box.Box 
                           safe_text(f"{error_where(report, problem)}: {problem.error.message}", style="red"))
             continue
         for k, mark in enumerate(problem.marks):
-            table.add_row(problem.name if k == 0 else "", *_answer_cells(mark, digits))
+            table.add_row(problem.name if k == 0 else "", *answer_cells(mark, digits))
     return table
 
 
@@ -285,11 +353,15 @@ def file_summary_lines(report: FileReport) -> list[tuple[str, Status]]:
         sympy = p.result.symbolic if p.result is not None else None
         if sympy is not None and sympy.state in ("skipped", "partial"):
             text += f" (SymPy check {sympy.state}: {sympy.reason})"
+        if report.points_given:
+            text += f" ({worth_text(p.earned)} of {worth_text(p.worth)} points)"
         lines.append((text, Status.WRONG if wrong or not p.checks_ok else Status.OK))
     n, bad = len(report.problems), len(report.errors)
     total = f"total: {report.right} of {report.total} answers right in {n - bad} problem{'s' * (n - bad != 1)}"
     if bad:
         total += f"; {bad} problem{'s' * (bad != 1)} could not be graded"
+    if report.points_given:
+        total += f"; {worth_text(report.earned)} of {worth_text(report.worth)} points"
     ok = report.status == Status.OK
     lines.append((("✓ " if ok else "✗ ") + total, report.status))
     return lines
@@ -336,8 +408,10 @@ def file_doc(report: FileReport) -> dict[str, Any]:
         if p.error is not None:
             err: dict[str, Any] = dict(p.error.to_json()["error"])  # type: ignore[call-overload]
             item["error"] = {**err, "where": error_where(report, p)}
+        if report.points_given:  # only then: a file without points reads as it always has
+            item["points"], item["max_points"] = float(p.earned), float(p.worth)
         problems.append(item)
-    return {
+    doc: dict[str, Any] = {
         "schema": 1,
         "file": report.name,
         "ok": report.status == Status.OK,
@@ -346,3 +420,6 @@ def file_doc(report: FileReport) -> dict[str, Any]:
         "errors": len(report.errors),
         "problems": problems,
     }
+    if report.points_given:
+        doc["points"], doc["max_points"] = float(report.earned), float(report.worth)
+    return doc

@@ -178,3 +178,26 @@ def json_text(document: str) -> str:
     terminal showing it are escaped (they can only be inside strings).
     """
     return _replace_invisible(document, "\n", lambda ch: json.dumps(ch)[1:-1])
+
+
+# ---------------------------------------------------------------------------
+# CSV (written with the csv module, which quotes; this is about what a spreadsheet does with a cell)
+
+# A cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets ("CSV
+# injection": =HYPERLINK(...), =cmd|' /C calc'!A0), and tab or carriage return can hide one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: never a formula, never a control character.
+
+    A cell starting with ``= + - @`` (or tab, carriage return) gets a leading apostrophe, as
+    OWASP advises and spreadsheets show as text, unless it is a plain number such as -0.20
+    (a spreadsheet reads that as the number, no formula).  Line breaks become spaces, and
+    control characters are spelled out as everywhere (:func:`visible`).
+    """
+    text = visible(text.replace("\r\n", " ").replace("\n", " "), keep="\t\r")
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        text = "'" + text
+    return visible(text)

@@ -273,7 +273,8 @@ def answers_latex(marks: list[Mark], step: Step | None, output: str, digits: int
         lines += [r"\begin{tabular}{lrrll}", r"\hline", r"answer & yours & true value & judged to & \\", r"\hline"]
         for m in marks:
             verdict = r"right" if m.ok else r"\textbf{wrong}" + (f": {latex_text(m.reason)}" if m.reason else "")
-            cells = [f"${_answer_label(m, output)}$", f"${latex_text(m.answer.text)}$", f"${number(m.true, digits)}$",
+            true = "—" if m.formula is not None and m.formula.value is None else f"${number(m.true, digits)}$"
+            cells = [f"${_answer_label(m, output)}$", f"${latex_text(m.answer.text)}$", true,
                      latex_text(m.rule), verdict]  # fmt: skip
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\hline", r"\end{tabular}"]

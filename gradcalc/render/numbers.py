@@ -19,6 +19,8 @@ def fmt(x: Any, digits: int = DEFAULT_DIGITS) -> str:
     """
     if x is None:
         return "—"
+    if isinstance(x, str):  # a formula (a run without values): as it is
+        return x
     if _is_array(x):
         if x.size > 64:
             head = ", ".join(fmt(v, digits) for v in x.ravel()[:6])
@@ -39,8 +41,8 @@ def fmt(x: Any, digits: int = DEFAULT_DIGITS) -> str:
 
 def num(x: Any) -> Any:
     """A number for strict JSON: floats as they are, inf and nan as null; arrays as nested lists."""
-    if x is None:
-        return None
+    if x is None or isinstance(x, str):  # a formula (a run without values) stays text
+        return x
     if _is_array(x):
         return [num(v) for v in x]
     x = float(x)

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ..api import AGREE, GradResult
 from ..checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
+from ..i18n import msg, tr
 from ..tape import CONST, GATE
 from .escape import terminal
 from .fit import Block, Fitted, cell_text
@@ -74,7 +75,7 @@ def gate_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[GateRow 
     rows: list[GateRow | str] = []
     for i in shown:
         if i is None:
-            rows.append(f"{left_out:,} more nodes (--json lists every node)")
+            rows.append(tr(msg("{n} more nodes (--json lists every node)", n=f"{left_out:,}")))
             continue
         node = tape.nodes[i]
         upstream = fmt(bp.grads[i], digits) if bp.needs[i] else "—"
@@ -89,30 +90,41 @@ def gate_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[GateRow 
             elif node.op is not None:
                 local_cell = node.op.rule
             down_cell = "\n".join(f"→ {name}: {fmt(dv, digits)}" for name, _, dv in pairs)
-        gate = "input" if node.kind != GATE else f"{node.label} = {tape.gate_text(i)}"
+        gate = tr("input") if node.kind != GATE else f"{node.label} = {tape.gate_text(i)}"
         shape = _shape(result.values[i])
         if shape:
             gate += f"  ({shape})"
         rows.append(GateRow(node.label, gate, fmt(result.values[i], digits), upstream, local_cell, down_cell,
-                            pattern(tape, i, uses)))
+                            tr_pattern(pattern(tape, i, uses))))
     return rows
+
+
+def tr_pattern(text: str) -> str:
+    """A pattern (``add distributes; used 2×: gradients sum``) in the user's language, part by part."""
+    parts = []
+    for part in text.split("; "):
+        if part.startswith("used ") and part.endswith("×: gradients sum"):
+            parts.append(tr(msg("used {n}×: gradients sum", n=part[5:-len("×: gradients sum")])))
+        else:
+            parts.append(tr(part))
+    return "; ".join(parts)
 
 
 def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per node in evaluation order (constants appear inside the gates)."""
     out = result.output_label
     table = PlainTable(
-        title=f"Gates: forward values, then gradients flowing back from {out}",
+        title=tr(msg("Gates: forward values, then gradients flowing back from {out}", out=out)),
         box=boxed,
         title_justify="left",
     )
-    table.add_column("node", style="bold")
-    table.add_column("gate")
-    table.add_column("value", justify="right", style="green")
-    table.add_column(f"upstream ∂{out}/∂node", justify="right", style="red")
-    table.add_column("local ∂node/∂input", justify="right")
-    table.add_column("downstream = upstream × local", justify="right", style="red")
-    table.add_column("pattern")
+    table.add_column(tr("node"), style="bold")
+    table.add_column(tr("gate"))
+    table.add_column(tr("value"), justify="right", style="green")
+    table.add_column(tr(msg("upstream ∂{out}/∂node", out=out)), justify="right", style="red")
+    table.add_column(tr("local ∂node/∂input"), justify="right")
+    table.add_column(tr("downstream = upstream × local"), justify="right", style="red")
+    table.add_column(tr("pattern"))
     for row in gate_rows(result, digits):
         if isinstance(row, str):
             table.add_row("…", row, "", "", "", "", "")
@@ -128,13 +140,13 @@ def gate_blocks(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[Block]
         if isinstance(row, str):
             blocks.append(Block(f"… {row}", style=""))
             continue
-        title = row.gate if row.gate != "input" else f"{row.node}  input"
-        fields = [f"value {row.value}", f"upstream {row.upstream}"]
+        title = row.gate if row.gate != tr("input") else f"{row.node}  {row.gate}"
+        fields = [f"{tr('value')} {row.value}", f"{tr('upstream')} {row.upstream}"]
         if row.local:
-            fields.append("local " + cell_text(row.local))
+            fields.append(tr("local") + " " + cell_text(row.local))
         if row.downstream:
             fields.append("→ " + cell_text(row.downstream).replace("→ ", ""))
-        if row.pattern != "input":
+        if row.pattern != tr("input"):
             fields.append(row.pattern)
         blocks.append(Block(title, fields))
     return blocks
@@ -182,7 +194,7 @@ def gradient_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[list
     shown, left_out = cut(result.variables, keep=lambda v: v.status != AGREE)
     for v in shown:
         if v is None:
-            rows.append(f"{left_out:,} more variables: --brief or --json lists them")
+            rows.append(tr(msg("{n} more variables: --brief or --json lists them", n=f"{left_out:,}")))
             continue
         derivative = _derivative_text(v.derivative)  # folded onto lines in its column, never cut
         text = verdict(result, v)
@@ -193,15 +205,15 @@ def gradient_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[list
 
 def gradient_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     out = result.output_label
-    table = PlainTable(title=f"Gradients of {out}, checked", box=boxed, title_justify="left")
-    table.add_column("variable", style="bold")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{out}/∂variable (backprop)", justify="right", style="bold red")
-    table.add_column("symbolic derivative (SymPy)", max_width=DERIVATIVE_WIDTH, overflow="fold")
+    table = PlainTable(title=tr(msg("Gradients of {out}, checked", out=out)), box=boxed, title_justify="left")
+    table.add_column(tr("variable"), style="bold")
+    table.add_column(tr("value"), justify="right")
+    table.add_column(tr(msg("∂{out}/∂variable (backprop)", out=out)), justify="right", style="bold red")
+    table.add_column(tr("symbolic derivative (SymPy)"), max_width=DERIVATIVE_WIDTH, overflow="fold")
     table.add_column("SymPy", justify="right")
-    table.add_column("forward mode", justify="right")
-    table.add_column("numeric", justify="right")
-    table.add_column("check")
+    table.add_column(tr("forward mode"), justify="right")
+    table.add_column(tr("numeric"), justify="right")
+    table.add_column(tr("check"))
     for row in gradient_rows(result, digits):
         if isinstance(row, str):
             table.add_row("…", "", "", row)
@@ -219,9 +231,10 @@ def gradient_blocks(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[Bl
             blocks.append(Block(f"… {row}", style=""))
             continue
         name, value, grad, derivative, symbolic, forward, numeric, check = map(cell_text, row)
-        fields = [f"value {value}", f"backprop ∂{out}/∂{name} {grad}", f"SymPy {symbolic}", f"forward mode {forward}",
-                  f"numeric {numeric}", check]
-        blocks.append(Block(name, fields, tail=[f"SymPy's derivative: {derivative}"]))
+        fields = [f"{tr('value')} {value}", f"{tr('backprop')} ∂{out}/∂{name} {grad}", f"SymPy {symbolic}",
+                  f"{tr('forward mode')} {forward}", f"{tr('numeric')} {numeric}", check]
+        derivative_word = tr("SymPy's derivative")
+        blocks.append(Block(name, fields, tail=[f"{derivative_word}: {derivative}"]))
     return blocks
 
 
@@ -237,21 +250,23 @@ def note_lines(result: GradResult) -> list[tuple[str, str]]:
             lines.append((f"{v.name}: {note}", NOTE))
     sym = result.symbolic
     if sym.state in ("skipped", "partial"):
-        lines.append((f"SymPy check {sym.state}: {sym.reason}", NOTE))
+        state = tr("skipped") if sym.state == "skipped" else tr("partial")
+        lines.append((tr(msg("SymPy check {state}: {reason}", state=state, reason=sym.reason)), NOTE))
     d = result.directional
     if d is not None:
         lines.append((
-            f"large graph: checked along one random direction v: ∇f·v = {fmt(d['reverse'], 10)}, "
-            f"forward mode {fmt(d['forward'], 10)}, numeric {fmt(d.get('numeric'), 10)}",
+            tr(msg("large graph: checked along one random direction v: ∇f·v = {reverse}, forward mode "
+                   "{forward}, numeric {numeric}", reverse=fmt(d["reverse"], 10), forward=fmt(d["forward"], 10),
+                   numeric=fmt(d.get("numeric"), 10))),
             AGREED if d["agree"] else FAILED,
         ))
-    checks = ["forward mode (rtol 1e-9)"]
+    checks = [tr("forward mode") + " (rtol 1e-9)"]
     if sym.state != "off":
         checks.append(f"SymPy (rtol {SYMBOLIC_TOL.rtol:g})")
     if result.numeric:
-        checks.append(f"central difference (rtol {NUMERIC_TOL.rtol:g}, h = ∛ε·max(1,|x|))")
+        checks.append(tr("central difference") + f" (rtol {NUMERIC_TOL.rtol:g}, h = ∛ε·max(1,|x|))")
     assert FORWARD_TOL.rtol == 1e-9
-    lines.append(("checked against " + ", ".join(checks), HOW))
+    lines.append((tr(msg("checked against {checks}", checks=", ".join(checks))), HOW))
     return lines
 
 
