@@ -16,14 +16,16 @@ differentiating again — the Hessian is the Jacobian of the gradient program,
 and f'' is the gradient of the gradient.  Like DeZero's ``create_graph`` or
 JAX's jvp-of-vjp, but as a program a reader can print.
 
-Scalar formulas only (vectors and matrices have structural gates whose
-gradients are not written as formulas yet).  The text is made from our own
-rows and names, never from the user's text, and read by our own parser.
+Scalar formulas only: vectors and matrices have structural gates whose
+gradients are not written as formulas, so :mod:`gradcalc.unroll` first
+unrolls such a formula into one scalar gate per element.  The text is made
+from our own rows and names, never from the user's text, and read by our own
+parser.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import GradcalcError
 from .ops import Op
@@ -38,6 +40,12 @@ class GradientProgram:
 
     text: str
     gradients: dict[str, str]  # variable -> name of ∂output/∂variable in the program
+    # Each name the program assigns, and what it stands for: (VALUE, i) is node i's value
+    # (``_v3``), (GRADIENT, i) is ∂output/∂node i (``_g3``); pictures label the gates by it.
+    names: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+VALUE, GRADIENT = "value", "gradient"
 
 
 def _prefix(tape: Tape) -> str:
@@ -72,6 +80,9 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
             source=tape.source,
         )
     names = list(tape.variables) if wrt is None else wrt
+    if not names:
+        raise GradcalcError("the formula has no variables: it has no gradient to write as a graph", kind="usage",
+                            hint="write a formula of at least one variable, such as x^2")
     for n in names:
         if n not in tape.variables:
             raise GradcalcError(f"{n!r} is not a variable of the formula", kind="usage",
@@ -82,6 +93,7 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
     needs = tape.needs_grad()
     leaf: dict[int, Expr] = {}
     lines: list[str] = []
+    meaning: dict[str, tuple[str, int]] = {}
     for i, node in enumerate(nodes):
         if not used[i]:
             continue
@@ -101,6 +113,7 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
                     hint=f"nest it: {node.op.shown_name}(a, {node.op.shown_name}(b, c))",
                 )
             lines.append(f"{v}{i} = {to_string(gate_tree(node.op, [leaf[j] for j in node.args]), TEXT)}")
+            meaning[f"{v}{i}"] = (VALUE, i)
             leaf[i] = Name(f"{v}{i}", NOWHERE)
     terms: dict[int, list[Expr]] = {tape.output: [Num(1.0, "1", NOWHERE)]}
     gradient_of: dict[int, Expr] = {}
@@ -115,6 +128,7 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
             gradient_of[i] = expr  # a number (the seed, 1): kept inline, as 'name = 1' would declare an input
         else:
             lines.append(f"{g}{i} = {to_string(expr, TEXT)}")
+            meaning[f"{g}{i}"] = (GRADIENT, i)
             gradient_of[i] = Name(f"{g}{i}", NOWHERE)
         node = nodes[i]
         if node.kind != GATE:
@@ -143,15 +157,20 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
         i = tape.variables[n]
         outputs.append(to_string(gradient_of[i], TEXT) if i in gradient_of else "0")
     lines.append(outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]")
-    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)))
+    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)), meaning)
 
 
 def gradient_tape(tape: Tape, wrt: list[str] | None = None) -> Tape:
     """The gradient graph as a tape: its output is ∂f/∂x for one variable, or the vector of them."""
+    return gradient_graph(tape, wrt)[1]
+
+
+def gradient_graph(tape: Tape, wrt: list[str] | None = None) -> tuple[GradientProgram, Tape]:
+    """The gradient program and its tape (whose ``bindings`` name each of the program's gates)."""
     from .builder import build
     from .parser import parse_program
 
     program = gradient_program(tape, wrt)
     out = build(parse_program(program.text, f"<gradient of {tape.source.name}>"))
     out.defaults.update(tape.defaults)
-    return out
+    return program, out

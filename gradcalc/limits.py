@@ -84,3 +84,24 @@ MAX_DATA_BYTES = 64 * 1024**2
 MAX_DATA_ROWS = 1_000_000
 MAX_ITERATIONS = 10_000_000
 
+
+# ---------------------------------------------------------------------------
+# Second derivatives (`gradcalc hessian`, `gradcalc graph --backward`): the
+# gradient graph is written for scalar gates, so a formula over vectors and
+# matrices is first unrolled into one scalar gate per element (a 10×10 matrix
+# product is 1,900 of them), and the gradient graph is about three times the
+# graph it differentiates.  Past this many scalar nodes (the formula's own, or
+# unrolled) the work is refused, as soon as the count crosses it.
+MAX_SECOND_ORDER_NODES = 100_000
+
+# The Hessian's variables, each element of a vector or matrix counted (v=[1, 2, 3]
+# is three: v[0], v[1], v[2]).  Past this many it is refused: the output lists a
+# number per variable, and the checks differentiate by each of them.
+MAX_HESSIAN_VARIABLES = 10_000
+
+# The full matrix is computed up to this many variables (10,000 entries, a pass
+# per row and per column over the gradient graph, and as many SymPy second
+# derivatives); past it, or when those passes would pass MAX_JACOBIAN_NODE_VISITS,
+# the Hessian times one random direction is computed and checked instead
+# (`--hvp` asks for it at any size).
+MAX_HESSIAN_MATRIX = 100
