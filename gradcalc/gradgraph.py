@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import GradcalcError
+from .limits import MAX_SECOND_ORDER_NODES
 from .ops import Op
 from .printer import NOWHERE, TEXT, gate_tree, is_number, parse_template, substitute, to_string
 from .tape import CONST, GATE, VAR, Tape
@@ -78,6 +79,13 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
             kind="shape",
             hint="this formula has vectors or matrices; write it with scalar variables",
             source=tape.source,
+        )
+    if len(tape.nodes) > MAX_SECOND_ORDER_NODES:
+        raise GradcalcError(
+            f"the gradient graph is written for graphs of at most {MAX_SECOND_ORDER_NODES:,} nodes, and this one has "
+            f"{len(tape.nodes):,}", kind="limit", source=tape.source,
+            hint="use a smaller formula; with --order, a lower order (each order's graph is about three times "
+            "the one before)",
         )
     names = list(tape.variables) if wrt is None else wrt
     if not names:

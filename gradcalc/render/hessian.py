@@ -26,13 +26,15 @@ def agreement(result: HessianResult) -> str:
     """One line: ✓ symmetric; which witnesses agree; which disagree."""
     checks = result.witnesses()
     wrong = [w.key for w in checks if not w.agrees]
-    agreed = [w.name for w in checks if w.agrees and w.key not in ("symmetry", "reverse")]
+    agreed = [w.name for w in checks if w.agrees and not w.note and w.key not in ("symmetry", "reverse")]
+    unheld = [w.name for w in checks if w.agrees and w.note]
     if result.hvp is not None:
         head = "✓ H·d = dᵀH (symmetric along d)" if result.symmetric else "✗ H·d ≠ dᵀH: NOT symmetric along d"
-        tail = "; " + ", ".join(agreed) + " agree" if agreed else ""
     else:
         head = "✓ symmetric" if result.symmetric else "✗ NOT symmetric"
-        tail = f"; {', '.join(agreed)} agree"
+    tail = f"; {', '.join(agreed)} agree{'s' if len(agreed) == 1 else ''}" if agreed else ""
+    if unheld:
+        tail += f"; {', '.join(unheld)} not held to their tolerance (a non-differentiable point)"
     return head + tail + (f"; DISAGREE: {', '.join(wrong)}" if wrong else "")
 
 
@@ -43,7 +45,8 @@ def notes(result: HessianResult) -> list[str]:
         found.append(f"SymPy check skipped: {result.symbolic_reason}")
     elif result.symbolic_reason:
         found.append(f"SymPy check partial: {result.symbolic_reason}")
-    found += [f"non-differentiable point at {note}: central differences are not checked" for note in result.kinks]
+    found += [f"non-differentiable point at {note}: central differences and SymPy are not held to their tolerance"
+              for note in result.kinks]
     return found
 
 
