@@ -246,13 +246,19 @@ def select(wrt: list[str] | None, found: list[Element]) -> list[Element]:
 
 
 def direction(n: int, seed: int = DEFAULT_SEED) -> list[float]:
-    """A random direction of n entries, each ±0.1 to ±1.0 in tenths (never 0: every column counts), from ``seed``."""
-    import numpy as np
+    """A random direction of n entries, each ±0.1 to ±1.0 in tenths (never 0: every column counts), from ``seed``.
 
-    rng = np.random.default_rng(seed)
-    tenths = rng.integers(1, 11, n)
-    signs = rng.choice([-1, 1], n)
-    return [float(s * t) / 10 for s, t in zip(signs, tenths, strict=True)]
+    Drawn with ``random.Random(seed).random()``, whose sequence Python keeps the same from
+    version to version, so a seed names the same direction everywhere.
+    """
+    import random
+
+    rng = random.Random(seed)
+    found = []
+    for _ in range(n):
+        tenths = min(10, 1 + int(rng.random() * 10))
+        found.append(tenths / 10 if rng.random() < 0.5 else -tenths / 10)
+    return found
 
 
 def hessian(
@@ -499,7 +505,7 @@ def _product(tape: Tape, inputs: Mapping[str, Any], chosen: list[Element], grad_
     along, ends = _along(grad_tape, d)
     gev = evaluate(along, given, tie=tie)
     positions = {e.name: k for k, e in enumerate(chosen)}
-    tangents = {i: d[positions[name]] for name, i in along.variables.items()}
+    tangents = {i: d[positions[name]] for name, i in along.variables.items() if name in positions}
     tan = gev.jvp(tangents)
     value = [float(tan[k]) for k in ends]  # each gradient's tangent along d: a row of H times d
     grads = gev.backward().grads  # ∂(d·∇f)/∂x: dᵀH
