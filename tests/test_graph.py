@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import NEURON, NEURON_GRADIENTS, README, ROOT, SAMPLES, cli
+from test_hessian import doc_transcripts, run_transcript
 
 from gradcalc.api import gradient
 from gradcalc.render import dot as dot_module
@@ -416,3 +417,26 @@ def test_graphviz_draws_the_backward_graph(tmp_path: Path) -> None:
     svg = ET.parse(path).getroot()
     texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert {"∂f/∂w0", "∂f/∂x0", "∂f/∂w1", "∂f/∂x1", "∂f/∂w2"} <= texts
+
+
+def test_the_backward_picture_in_the_docs_has_every_gradient() -> None:
+    svg = ET.parse(ROOT / "docs" / "backward-neuron.svg").getroot()
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"∂f/∂w0", "∂f/∂x0", "∂f/∂w1", "∂f/∂x1", "∂f/∂w2"} <= texts
+    assert "](backward-neuron.svg)" in (ROOT / "docs" / "backward-graph.md").read_text(encoding="utf-8")
+
+
+BACKWARD_TRANSCRIPTS = doc_transcripts("backward-graph.md")
+
+
+def test_the_backward_page_has_transcripts() -> None:
+    commands = [c for c, _, _ in BACKWARD_TRANSCRIPTS]
+    assert "gradcalc graph '(x+y)*z' --backward" in commands
+    assert "gradcalc graph '(x+y)*z' x=-2 y=5 z=-4 --backward" in commands
+    assert any(code == 2 for *_, code in BACKWARD_TRANSCRIPTS)
+
+
+@pytest.mark.parametrize(("command", "expected", "code"), BACKWARD_TRANSCRIPTS,
+                         ids=[c[:60] for c, _, _ in BACKWARD_TRANSCRIPTS])
+def test_backward_page_transcript(command: str, expected: str, code: int) -> None:
+    run_transcript(command, expected, code)

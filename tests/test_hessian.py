@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -525,7 +530,7 @@ def random_tensor_formula(seed: int) -> str:
         op = rng.choice(SMOOTH)
         others = [into(op, k, rng.choice(["u", "W@v", "u[0]", "v[1]"])) for k in range(1, arity(op))]
         expr = f"{op.calls[0]}({', '.join([into(op, 0, expr), *others])})"
-        other = rng.choice(["u", "W@v", "u[0]", "v[1]"])  # and an operator row, broadcasting a number or not
+        other = rng.choice(["u", "(W@v)", "u[0]", "v[1]"])  # and an operator row, broadcasting a number or not
         expr = rng.choice([expr, f"{expr}*{other}", f"{expr} - {other}", f"({expr})^{rng.choice('23')}",
                            f"{expr}/{into(OPS['div'], 1, other)}"])
     reduced = rng.choice(["sum({})", "mean({})", "logsumexp({})", "norm({})", "sum(softmax({})*[0.3, 0.7])",
@@ -554,3 +559,55 @@ def test_random_tensor_hessians_agree_with_pytorch(seed: int) -> None:
     index = [where[label] for label in r.variables]
     np.testing.assert_allclose(r.hessian, want[np.ix_(index, index)], rtol=1e-9, atol=1e-12, err_msg=formula)
     assert r.symmetric and r.ok, (formula, r.disagreeing())
+
+
+# -- the documentation's transcripts are real runs -------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def doc_transcripts(page: str) -> list[tuple[str, str, int]]:
+    """(command, expected output, exit code or -1) for each ``$ gradcalc ...`` of a docs page's console blocks."""
+    found: list[tuple[str, str, int]] = []
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if line.startswith("$ echo $?"):
+                found[-1] = (found[-1][0], found[-1][1], -2)  # the next line is the code
+            elif line.startswith("$ "):
+                found.append((line[2:], "", -1))
+            elif found and found[-1][2] == -2:
+                found[-1] = (found[-1][0], found[-1][1], int(line))
+            elif found:
+                found[-1] = (found[-1][0], found[-1][1] + line + "\n", found[-1][2])
+    return found
+
+
+def run_transcript(command: str, expected: str, code: int) -> None:
+    assert re.fullmatch(r"gradcalc (hessian|graph) [^|>]*(\| (cat|jq .*))?", command), command  # writes no file
+    bindir = Path(sys.executable).parent
+    if not (bindir / "gradcalc").exists():
+        pytest.skip("the gradcalc script is not installed next to this Python")
+    if "| jq" in command and shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(["bash", "-c", command], cwd=DOCS.parent, env=env, capture_output=True, text=True,
+                          timeout=120)
+    output = proc.stdout + proc.stderr
+    assert [line.rstrip() for line in output.rstrip("\n").splitlines()] == expected.rstrip("\n").splitlines()
+    if code >= 0:
+        assert proc.returncode == code
+
+
+HESSIAN_TRANSCRIPTS = doc_transcripts("hessian.md")
+
+
+def test_the_hessian_page_has_transcripts() -> None:
+    assert len(HESSIAN_TRANSCRIPTS) >= 10 and any(code == 2 for *_, code in HESSIAN_TRANSCRIPTS)
+
+
+@pytest.mark.parametrize(("command", "expected", "code"), HESSIAN_TRANSCRIPTS,
+                         ids=[c[:60] for c, _, _ in HESSIAN_TRANSCRIPTS])
+def test_hessian_page_transcript(command: str, expected: str, code: int) -> None:
+    run_transcript(command, expected, code)

@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from ..hessian import HessianResult
+from ..hessian import CONVENTION, HessianResult
 from .fit import Fitted
 from .numbers import DEFAULT_DIGITS, fmt, num
 from .table import PlainTable, safe_text
@@ -23,18 +23,19 @@ def output_label(result: HessianResult) -> str:
 
 
 def agreement(result: HessianResult) -> str:
-    """One line: ✓ symmetric; which witnesses agree; which disagree."""
+    """One line: ✓ symmetric; which witnesses agree; which differ by a kink's convention; which disagree."""
     checks = result.witnesses()
-    wrong = [w.key for w in checks if not w.agrees]
-    agreed = [w.name for w in checks if w.agrees and not w.note and w.key not in ("symmetry", "reverse")]
-    unheld = [w.name for w in checks if w.agrees and w.note]
+    wrong = result.disagreeing()
+    agreed = [w.name for w in checks if w.agrees and w.key not in ("symmetry", "reverse")]
+    excused = [w.name for w in checks if w.note]
     if result.hvp is not None:
         head = "✓ H·d = dᵀH (symmetric along d)" if result.symmetric else "✗ H·d ≠ dᵀH: NOT symmetric along d"
     else:
         head = "✓ symmetric" if result.symmetric else "✗ NOT symmetric"
-    tail = f"; {', '.join(agreed)} agree{'s' if len(agreed) == 1 else ''}" if agreed else ""
-    if unheld:
-        tail += f"; {', '.join(unheld)} not held to their tolerance (a non-differentiable point)"
+    singular = len(agreed) == 1 and not agreed[0].startswith("central differences")
+    tail = f"; {', '.join(agreed)} agree{'s' if singular else ''}" if agreed else ""
+    if excused:
+        tail += f"; ≈ {', '.join(excused)}: {CONVENTION}"
     return head + tail + (f"; DISAGREE: {', '.join(wrong)}" if wrong else "")
 
 
@@ -45,8 +46,7 @@ def notes(result: HessianResult) -> list[str]:
         found.append(f"SymPy check skipped: {result.symbolic_reason}")
     elif result.symbolic_reason:
         found.append(f"SymPy check partial: {result.symbolic_reason}")
-    found += [f"non-differentiable point at {note}: central differences and SymPy are not held to their tolerance"
-              for note in result.kinks]
+    found += [f"non-differentiable point at {note}" for note in result.kinks]
     return found
 
 

@@ -336,9 +336,7 @@ def hessian_latex(result: HessianResult, digits: int = DEFAULT_DIGITS) -> str:
     names = {"forward": "forward mode", "reverse": r"reverse-over-reverse $d^{\top} H$",
              "numeric": "central differences of the gradient" + along, "sympy": "SymPy", "symmetry": "symmetry"}
     for w in result.witnesses():
-        agrees = "yes" if w.agrees else r"\textbf{no}"
-        if w.note:
-            agrees += f" ({latex_text(w.note)})"
+        agrees = "yes" if w.agrees else f"no: {latex_text(w.note)}" if w.note else r"\textbf{no}"
         lines.append(f"{names.get(w.key, latex_text(w.name))} & {agrees} & ${number(w.largest, 3)}$ \\\\")
     lines += [r"\hline", r"\end{tabular}"]
     lines += [f"% {latex_comment(line)}" for line in [*notes(result), agreement(result)]]

@@ -149,7 +149,7 @@ def hessian_markdown(result: HessianResult, digits: int = DEFAULT_DIGITS) -> str
                          fmt(numeric[k], digits), fmt(symbolic[k], digits)] for k, a in enumerate(result.variables)])
     lines += ["", "**Checks**", ""]
     lines += table(["witness", "agrees", "largest difference"], "llr",
-                   [[cell(w.name), ("✓" if w.agrees else "✗ **no**") + (f" ({cell(w.note)})" if w.note else ""),
+                   [[cell(w.name), "✓" if w.agrees else f"≈ {cell(w.note)}" if w.note else "✗ **no**",
                      fmt(w.largest, 3)] for w in result.witnesses()])
     lines += [""] + [f"- {cell(n)}" for n in notes(result)] + ([""] if notes(result) else [])
     if p is None:
