@@ -164,7 +164,7 @@ def _describe(source: Tape, grad: Tape, meaning: Mapping[str, tuple[str, int]], 
 
 
 def _number(value: Any, text: str) -> str:
-    if text in ("pi", "e"):
+    if text in ("pi", "e") or not isinstance(value, float):  # an array: a list of numbers, never drawn whole
         return text
     v = float(value)
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)

@@ -31,7 +31,7 @@ from .errors import GradcalcError
 from .limits import MAX_SECOND_ORDER_NODES
 from .ops import Op
 from .printer import NOWHERE, TEXT, gate_tree, is_number, parse_template, substitute, to_string
-from .tape import CONST, GATE, VAR, Tape
+from .tape import CONST, GATE, VAR, Node, Tape
 from .tree import Binary, Expr, Name, Num, Unary
 
 
@@ -181,4 +181,17 @@ def gradient_graph(tape: Tape, wrt: list[str] | None = None) -> tuple[GradientPr
     program = gradient_program(tape, wrt)
     out = build(parse_program(program.text, f"<gradient of {tape.source.name}>"))
     out.defaults.update(tape.defaults)
+    last = out.nodes[out.output]
+    if len(program.gradients) > 1 and last.kind == CONST:
+        # Every gradient a number: the list is read as a constant vector.  Make it the list of its numbers
+        # like any other, so that each gradient is a node of its own.
+        from .ops import OPS
+
+        parts = []
+        for value in last.const.ravel().tolist():
+            out.nodes.append(Node(CONST, None, (), last.span, repr(float(value)), const=float(value)))
+            parts.append(len(out.nodes) - 1)
+        out.nodes.append(Node(GATE, OPS["stack"], tuple(parts), last.span, last.label))
+        out.output = len(out.nodes) - 1
+        out._tensors = None
     return program, out

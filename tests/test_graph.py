@@ -440,3 +440,10 @@ def test_the_backward_page_has_transcripts() -> None:
                          ids=[c[:60] for c, _, _ in BACKWARD_TRANSCRIPTS])
 def test_backward_page_transcript(command: str, expected: str, code: int) -> None:
     run_transcript(command, expected, code)
+
+
+def test_backward_of_constant_gradients_draws_each_number() -> None:
+    run = cli("graph", "3*x + y", "x=1", "y=2", "--backward")
+    assert run.exit_code == 0, run.stderr
+    assert backward_outputs(run.stdout) == {"∂f/∂x": "3", "∂f/∂y": "1"}  # each gradient a number node of its own
+    assert re.findall(r"label=<([0-9.]+)>", run.stdout) == ["3", "1"]

@@ -611,3 +611,22 @@ def test_the_hessian_page_has_transcripts() -> None:
                          ids=[c[:60] for c, _, _ in HESSIAN_TRANSCRIPTS])
 def test_hessian_page_transcript(command: str, expected: str, code: int) -> None:
     run_transcript(command, expected, code)
+
+
+@pytest.mark.parametrize(
+    ("formula", "values", "want"),
+    [
+        ("3*x + y", {"x": 2.0, "y": 1.0}, [[0.0, 0.0], [0.0, 0.0]]),  # every gradient a number: a list of numbers
+        ("x", {"x": 2.0}, [[0.0]]),
+        ("x^3", {"x": 2.0}, [[12.0]]),  # 6x
+        ("v[0]^2", {"v": np.array([1.0, 2.0])}, [[2.0, 0.0], [0.0, 0.0]]),  # v[1] unused: its row and column are 0
+        ("x = 2\ny = 3\nx*y^2", {}, [[0.0, 6.0], [6.0, 4.0]]),  # a program's own values: 2y, 2x
+    ],
+)
+def test_small_and_constant_gradients_both_ways(formula: str, values: dict[str, object],
+                                                want: list[list[float]]) -> None:
+    full = hessian(formula, values)
+    assert full.hessian == want and full.ok
+    product = hessian(formula, values, hvp=True)
+    assert product.hvp is not None and product.ok
+    np.testing.assert_allclose(product.hvp.value, np.array(want) @ product.hvp.direction, atol=1e-12)
