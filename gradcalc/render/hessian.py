@@ -15,7 +15,7 @@ from rich.text import Text
 from ..hessian import CONVENTION, HessianResult
 from .fit import Fitted
 from .numbers import DEFAULT_DIGITS, fmt, num
-from .table import PlainTable, safe_text
+from .table import PlainTable, cut, safe_text
 
 
 def output_label(result: HessianResult) -> str:
@@ -77,9 +77,13 @@ def hessian_report(result: HessianResult, digits: int = DEFAULT_DIGITS, plain: b
             table.add_column(header, justify="left" if header == "variable" else "right", no_wrap=True)
         numeric = p.numeric or [None] * len(p.value)
         symbolic = p.symbolic or [None] * len(p.value)
-        for k, label in enumerate(result.variables):
-            table.add_row(label, fmt(p.direction[k], digits), fmt(p.value[k], digits), fmt(p.reverse[k], digits),
-                          fmt(numeric[k], digits), fmt(symbolic[k], digits))
+        shown, left_out = cut(list(range(len(result.variables))))  # thousands of variables: the first and last
+        for k in shown:
+            if k is None:
+                table.add_row(f"… {left_out:,} more", "", "", "", "", "")  # --json lists every one
+                continue
+            table.add_row(result.variables[k], fmt(p.direction[k], digits), fmt(p.value[k], digits),
+                          fmt(p.reverse[k], digits), fmt(numeric[k], digits), fmt(symbolic[k], digits))
         parts += [
             safe_text(f"Hessian-vector product H·d, d random (seed {p.seed}), instead of the matrix: {p.why}"),
             safe_text("H·d by forward mode over the gradient graph; dᵀH by reverse mode over it"),
