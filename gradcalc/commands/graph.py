@@ -26,7 +26,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..api import GradResult
-    from ..backward import BackwardGraph
+    from ..backward_graph import BackwardGraph
 
 GRAPH_FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
 # The format each file name asks for; a file with any other suffix is refused, never written in the wrong format.
@@ -98,7 +98,7 @@ def graph(
         tape = full_output_tape(text, name, "a picture", output=target, fuse=fuse,
                                 hint="gradcalc grad --brief gives the value and every gradient at any size")
         if backward:
-            from ..backward import backward_graph
+            from ..backward_graph import backward_graph
 
             bg = backward_graph(tape, parse_assignments(rest), tie=tie, name=name)
             warn(bg.warnings)

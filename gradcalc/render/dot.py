@@ -17,14 +17,16 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api import GradResult
-from ..backward import CONSTANT, FORWARD, GRADIENT_NODE, INPUT, BackwardGraph
 from ..errors import GradcalcError
 from ..tape import CONST, GATE, VAR, Tape
 from .escape import dot_label
 from .numbers import fmt
+
+if TYPE_CHECKING:  # the backward picture's library loads only when it is drawn
+    from ..backward_graph import BackwardGraph
 
 GRAPH_DIGITS = 4
 VALUE_COLOR = "#1b7f2a"  # green: forward values
@@ -195,6 +197,8 @@ def backward_title(bg: BackwardGraph) -> str:
 def backward_dot(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
     """The gradient graph: inputs as boxes, the forward values it needs as grey-labelled gates, the
     gradients as red gates (∂f/∂q), one output per variable; each edge with its value when there is a point."""
+    from ..backward_graph import CONSTANT, FORWARD, GRADIENT_NODE, INPUT
+
     out = dot_label(bg.output_label)
     legend = f'<font color="{GRAD_COLOR}">red: the gradient ∂{out}/∂(node) a node computes</font>'
     if bg.values is not None:

@@ -7,12 +7,16 @@ labels have no colours that survive every renderer, so they say it in words.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..api import GradResult
-from ..backward import CONSTANT, FORWARD, GRADIENT_NODE, INPUT, BackwardGraph
 from ..tape import CONST, VAR
 from .dot import GRAPH_DIGITS, backward_title, drawn, edges, glyph, title, uses
 from .escape import mermaid
 from .numbers import fmt
+
+if TYPE_CHECKING:  # the backward picture's library loads only when it is drawn
+    from ..backward_graph import BackwardGraph
 
 
 def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
@@ -68,6 +72,8 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
 
 def backward_mermaid(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
     """The gradient graph as a flowchart: gradients as hexagons, forward values as circles, one output per variable."""
+    from ..backward_graph import CONSTANT, FORWARD, GRADIENT_NODE, INPUT
+
     out = mermaid(bg.output_label)
     lines = [
         "flowchart LR",
