@@ -1,7 +1,7 @@
 """`gradcalc hessian`: the matrix of second derivatives, checked, with its eigenvalues and what they say."""
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -9,16 +9,23 @@ from ..errors import GradcalcError
 from . import EXIT_DISAGREE, EXIT_OK
 from .common import (
     ARGS_SETTINGS,
+    ColorOpt,
     DigitsOpt,
     FileOpt,
     FormulaArg,
     JsonOpt,
+    OutputFileOpt,
     TieOpt,
     ValuesArg,
     budget_option,
+    check_color,
+    console_for,
+    document_format,
     emit_json,
     fail,
     read_source,
+    reject_unknown_options,
+    report_to,
     warn,
 )
 
@@ -27,20 +34,35 @@ if TYPE_CHECKING:
 
 app = typer.Typer()  # this command alone: gradcalc.cli loads it when it is run or listed
 
+OUTPUT_FORMATS = ("table", "json", "markdown", "latex")
+
 
 @app.command(context_settings=ARGS_SETTINGS)
 def hessian(
+    ctx: typer.Context,
     formula: FormulaArg = None,
     values: ValuesArg = None,
     file: FileOpt = None,
     as_json: JsonOpt = False,
-    wrt: Annotated[str | None, typer.Option("--wrt", metavar="NAME,NAME", show_default=False,
-                                            help="The variables to differentiate by (default: all).")] = None,
+    wrt: Annotated[str | None, typer.Option(
+        "--wrt", metavar="NAME,NAME", show_default=False,
+        help="The variables to differentiate by (default: all), in this order: a whole vector or matrix (v), "
+        "or one element (v[0], 'W[0, 1]').")] = None,
+    hvp: Annotated[bool, typer.Option(
+        "--hvp", help="The Hessian times a random direction d instead of the matrix, checked as PyTorch's "
+        "gradgradcheck does (automatic past 100 variables).")] = False,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The seed of the random direction of --hvp.")] = 0,
     no_symbolic: Annotated[bool, typer.Option("--no-symbolic", help="Skip the SymPy check.")] = False,
     no_numeric: Annotated[bool, typer.Option("--no-numeric", help="Skip the central differences.")] = False,
     symbolic_budget: Annotated[float, budget_option("Seconds SymPy's second derivatives may take.")] = 5.0,
     tie: TieOpt = "split",
     digits: DigitsOpt = 6,
+    output_file: OutputFileOpt = None,
+    format_given: Annotated[str | None, typer.Option(
+        "--format", metavar="[table|json|markdown|latex]",
+        help="table, json (the same as --json), markdown or latex (the matrix, the checks and the eigenvalues, "
+        "for notes and write-ups). Default: from --output's suffix, else table.", show_default=False)] = None,
+    color: ColorOpt = "auto",
 ) -> None:
     """The Hessian: second derivatives by reverse mode over the gradient graph, checked three ways.
 
@@ -50,7 +72,8 @@ def hessian(
     its Jacobian. Each entry is checked against forward mode, central
     differences of the gradient and SymPy's second derivative; the matrix must
     be symmetric; its eigenvalues say whether a point where the gradient is 0
-    is a minimum, a maximum or a saddle.
+    is a minimum, a maximum or a saddle. Vectors and matrices count one
+    variable per element: v[0], v[1], W[0, 1].
 
     Exit codes: 0 every check agrees, 1 one disagrees, 2 bad input, 4 the output could not be written.
     """
@@ -58,81 +81,60 @@ def hessian(
     from ..values import parse_assignments
 
     try:
+        reject_unknown_options(ctx, formula, values or [])
+        color = check_color(color)
+        if format_given is not None and format_given not in OUTPUT_FORMATS:
+            raise GradcalcError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, not {format_given!r}",
+                                kind="usage")
+        if as_json and format_given not in (None, "json"):
+            raise GradcalcError(f"--json and --format {format_given} ask for two formats", kind="usage",
+                                hint="--json is short for --format json; give one of them")
+        output_format = document_format(output_file, "json" if as_json else format_given, OUTPUT_FORMATS) or "table"
+        as_json = output_format == "json"
         text, name, rest = read_source(formula, file, values or [])
-        names = [n.strip() for n in wrt.split(",") if n.strip()] if wrt else None
+        names = split_names(wrt) if wrt is not None else None
         result = compute(text, parse_assignments(rest), wrt=names, symbolic=not no_symbolic,
-                         numeric=not no_numeric, symbolic_budget=symbolic_budget, tie=tie, name=name)
+                         numeric=not no_numeric, symbolic_budget=symbolic_budget, tie=tie, name=name, hvp=hvp,
+                         seed=seed)
     except GradcalcError as err:
         fail(err, as_json)
     warn(result.warnings)
-    if as_json:
-        emit_json(hessian_doc(result))
-    else:
-        _print(result, digits)
+    with report_to(output_file, as_json):
+        _report(result, output_format, digits, color)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 
-def hessian_doc(result: "HessianResult") -> dict[str, Any]:
-    from ..render.numbers import num
-
-    def grid(rows: Any) -> Any:
-        return None if rows is None else [[num(v) for v in row] for row in rows]
-
-    return {
-        "formula": result.tape.source.text,
-        "output": result.tape.nodes[result.tape.output].label,
-        "value": num(result.value),
-        "variables": result.variables,
-        "gradient": [num(g) for g in result.gradient],
-        "hessian": grid(result.hessian),
-        "forward": grid(result.forward),
-        "numeric": grid(result.numeric),
-        "sympy": grid(result.symbolic),
-        "symmetric": result.symmetric,
-        "eigenvalues": [num(e) for e in result.eigenvalues],
-        "definiteness": result.definiteness,
-        "meaning": result.meaning,
-        "checks": {"ok": result.ok, "disagreeing": result.disagreeing(), "sympy_reason": result.symbolic_reason},
-        "conventions": result.kinks,
-        "status": "ok" if result.ok else "disagree",
-    }
+def split_names(text: str) -> list[str]:
+    """``--wrt`` at its commas, but not at those inside brackets: ``W[0, 1],x`` is W[0, 1] and x."""
+    names: list[str] = []
+    depth = 0
+    start = 0
+    for k, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth <= 0:
+            names.append(text[start:k])
+            start = k + 1
+    names.append(text[start:])
+    found = [n.strip() for n in names if n.strip()]
+    if not found:
+        raise GradcalcError("--wrt names no variable", kind="usage", hint="--wrt x,y, or leave it out for all")
+    return found
 
 
-def _print(result: "HessianResult", digits: int) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+def _report(result: "HessianResult", output_format: str, digits: int, color: str) -> None:
+    if output_format == "json":
+        from ..render.hessian import hessian_doc
 
-    from ..render.numbers import fmt
-    from ..render.table import make_console
+        emit_json(hessian_doc(result))
+    elif output_format == "markdown":
+        from ..render.markdown import hessian_markdown
 
-    plain = not sys.stdout.isatty()
-    out = result.tape.nodes[result.tape.output].label
-    table = Table(box=box.ASCII2 if plain else box.SIMPLE_HEAD)
-    table.add_column(f"∂²{out}/∂·∂·", style="bold")
-    for label in result.variables:
-        table.add_column(label, justify="right", no_wrap=True)
-    for label, row in zip(result.variables, result.hessian, strict=True):
-        table.add_row(label, *[fmt(v, digits) for v in row])
-    console = make_console()
-    console.print(f"{out} = {fmt(result.value, digits)}")
-    console.print("Hessian: rows by reverse mode over the gradient graph")
-    console.print(table)
-    wrong = result.disagreeing()
-    witnesses = ["forward mode"]
-    if result.numeric is not None:
-        witnesses.append("central differences of the gradient")
-    if result.symbolic is not None:
-        witnesses.append("SymPy")
-    agreed = [w for w in witnesses if w.split()[0].lower() not in {x.lower() for x in wrong} and not (
-        w.startswith("central") and "numeric" in wrong)]
-    console.print(Text(f"{'✓' if result.symmetric else '✗'} {'symmetric' if result.symmetric else 'NOT symmetric'}; "
-                       f"{', '.join(agreed)} agree" + (f"; DISAGREE: {', '.join(wrong)}" if wrong else ""),
-                       style="green" if not wrong else "bold red"))
-    if result.symbolic is None and result.symbolic_reason:
-        console.print(Text(f"SymPy check skipped: {result.symbolic_reason}", style="yellow"))
-    for note in result.kinks:
-        console.print(Text(f"non-differentiable point at {note}: central differences are not checked",
-                           style="yellow"))
-    eig = ", ".join(fmt(e, digits) for e in result.eigenvalues)
-    console.print(f"eigenvalues: {eig or '—'}: {result.definiteness}, {result.meaning}")
+        typer.echo(hessian_markdown(result, digits))
+    elif output_format == "latex":
+        from ..render.latex import hessian_latex
+
+        typer.echo(hessian_latex(result, digits))
+    else:
+        from ..render.hessian import hessian_report
+
+        console_for(color).print(hessian_report(result, digits, plain=not sys.stdout.isatty()))
