@@ -224,8 +224,8 @@ def test_without_graphviz_svg_exits_2_and_says_how_to_install(monkeypatch: pytes
 def test_bad_format_and_bad_input_exit_2_and_an_unwritable_file_4(tmp_path: Path) -> None:
     run = cli("graph", *EX3, "--format", "jpeg")
     assert run.exit_code == 2 and "dot, svg, png, pdf, mermaid" in run.stderr
-    run = cli("graph", "(x+y)*z", "x=-2")
-    assert run.exit_code == 2 and "no value for y, z" in run.stderr
+    run = cli("graph", "sum(v*y)", "v=[1, 2]")  # without values, a formula over a vector has no elements
+    assert run.exit_code == 2 and "written for scalar variables" in run.stderr
     run = cli("graph", *EX3, "-o", str(tmp_path / "missing" / "g.dot"))
     assert run.exit_code == 4  # the output could not be written
     assert f"could not write {tmp_path}/missing/g.dot: the directory {tmp_path}/missing does not exist" in run.stderr
@@ -447,3 +447,19 @@ def test_backward_of_constant_gradients_draws_each_number() -> None:
     assert run.exit_code == 0, run.stderr
     assert backward_outputs(run.stdout) == {"∂f/∂x": "3", "∂f/∂y": "1"}  # each gradient a number node of its own
     assert re.findall(r"label=<([0-9.]+)>", run.stdout) == ["3", "1"]
+
+
+def test_without_values_the_edges_carry_formulas() -> None:
+    run = cli("graph", "(x+y)*z", "--format", "mermaid")
+    assert run.exit_code == 0, run.stderr
+    edges = [line.strip() for line in run.stdout.splitlines() if "-->" in line]
+    assert edges == [
+        'n0 -- "value x<br/>grad z" --> n2',
+        'n1 -- "value y<br/>grad z" --> n2',
+        'n2 -- "value x + y<br/>grad z" --> n4',
+        'n3 -- "value z<br/>grad q" --> n4',
+        'n4 -- "value (x + y) * z<br/>grad 1" --> out',
+    ]
+    dot = cli("graph", "(x+y)*z", "z=2").stdout  # some values: put in, the title says which
+    assert "label=<f = (x+y)*z   at z = 2<br/>" in dot
+    assert '<font color="#1b7f2a">2 * (x + y)</font>' in dot

@@ -2,7 +2,7 @@
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -104,9 +104,17 @@ def graph(
             warn(bg.warnings)
             data = _render_backward(bg, kind, digits)
         else:
-            result = gradient(tape, parse_assignments(rest), symbolic=False, numeric=False, tie=tie, name=name)
-            warn(result.warnings)
-            data = _render(result, kind, digits)
+            given = parse_assignments(rest)
+            if any(n not in given and n not in tape.defaults for n in tape.variables):
+                from ..formulas import formula_gradient, picture  # without values: formulas on the edges
+
+                fg = formula_gradient(tape, {**tape.defaults, **given}, symbolic=False)
+                warn(fg.warnings)
+                data = _render(cast("GradResult", picture(fg)), kind, digits)
+            else:
+                result = gradient(tape, given, symbolic=False, numeric=False, tie=tie, name=name)
+                warn(result.warnings)
+                data = _render(result, kind, digits)
     except GradcalcError as err:
         fail(err, False)
     write_file(destination, data, as_json=False)

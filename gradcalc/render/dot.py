@@ -67,7 +67,7 @@ def edges(result: GradResult) -> list[Edge]:
         down = bp.downstream(tape, i)
         for k, j in enumerate(node.args):
             grad = down[k] if down is not None and bp.needs[j] else None
-            if grad is not None and not isinstance(grad, float):  # a broadcast share: back to the input's shape
+            if grad is not None and not isinstance(grad, float | str):  # a broadcast share: to the input's shape
                 grad = _unbroadcast(grad, vals[j])
             found.append(Edge(j, i, vals[j], grad))
     out = tape.output
