@@ -11,7 +11,7 @@ format            results
 ================  ===============================================================
 table             gradient, Hessian, descent, answer file
 json              gradient, Hessian, Jacobian, trace, descent, answer file
-markdown, latex   gradient
+markdown, latex   gradient, Hessian
 dot               gradient (the graph as Graphviz text)
 svg               gradient (the graph, drawn by Graphviz), descent (the loss curve)
 html              gradient, Hessian, descent, answer file (one self-contained page)
@@ -49,11 +49,13 @@ def render_table(result: GradResult | HessianResult | DescendResult | FileReport
     """The tables the command line prints, as plain text ``width`` columns wide (ASCII boxes, no colour)."""
     from rich.console import Console
 
-    from .render.table import full_report, hessian_report
-
     if isinstance(result, GradResult):
+        from .render.table import full_report
+
         report: Any = full_report(result, digits, plain=True)
     elif isinstance(result, HessianResult):
+        from .render.hessian import hessian_report
+
         report = hessian_report(result, digits, plain=True)
     elif isinstance(result, DescendResult):
         from .render.descent import descend_report
@@ -79,7 +81,9 @@ def render_json(result: GradResult | HessianResult | JacobianResult | Trace | De
     if isinstance(result, GradResult):
         doc = jsondoc.result_doc(result, brief=brief)
     elif isinstance(result, HessianResult):
-        doc = jsondoc.hessian_doc(result)
+        from .render.hessian import hessian_doc
+
+        doc = hessian_doc(result)
     elif isinstance(result, JacobianResult):
         doc = jsondoc.jacobian_doc(result)
     elif isinstance(result, Trace):
@@ -101,26 +105,33 @@ def render_json(result: GradResult | HessianResult | JacobianResult | Trace | De
 
 def _gradient(result: object, what: str) -> GradResult:
     if not isinstance(result, GradResult):
-        raise _unsuited(result, what, "a GradResult, from gradcalc.gradient")
+        kinds = "a GradResult or a HessianResult" if what in ("render_markdown", "render_latex") else "a GradResult"
+        raise _unsuited(result, what, kinds)
     return result
 
 
-def render_markdown(result: GradResult, *, digits: int = DEFAULT_DIGITS) -> str:
-    """The gate table and the gradient table as GitHub tables (``--format markdown``)."""
-    from .render.markdown import markdown_report
+def render_markdown(result: GradResult | HessianResult, *, digits: int = DEFAULT_DIGITS) -> str:
+    """A gradient's gate table and gradient table, or a Hessian's matrix and checks, as GitHub tables
+    (``--format markdown``)."""
+    from .render import markdown
 
-    return markdown_report(_gradient(result, "render_markdown"), digits) + "\n"
+    if isinstance(result, HessianResult):
+        return markdown.hessian_markdown(result, digits) + "\n"
+    return markdown.markdown_report(_gradient(result, "render_markdown"), digits) + "\n"
 
 
-def render_latex(result: GradResult, *, digits: int = DEFAULT_DIGITS, symbolic: bool = True,
+def render_latex(result: GradResult | HessianResult, *, digits: int = DEFAULT_DIGITS, symbolic: bool = True,
                  symbolic_budget: float = DEFAULT_SYMBOLIC_BUDGET) -> str:
-    """SymPy's derivatives and the gradient table as a LaTeX fragment (``--format latex``).
+    """A gradient's SymPy derivatives and gradient table, or a Hessian's matrix, as a LaTeX fragment
+    (``--format latex``).
 
-    The symbolic forms are SymPy's, computed in a child process within ``symbolic_budget``
+    A gradient's symbolic forms are SymPy's, computed in a child process within ``symbolic_budget``
     seconds; ``symbolic=False`` gives the numbers alone.
     """
-    from .render.latex import collect_latex, latex_report
+    from .render.latex import collect_latex, hessian_latex, latex_report
 
+    if isinstance(result, HessianResult):
+        return hessian_latex(result, digits) + "\n"
     r = _gradient(result, "render_latex")
     found = None
     if symbolic:
@@ -247,7 +258,7 @@ def draw(result: object, wanted: Collection[str]) -> dict[str, str]:
             out[HTML] = html_fragment(result)
         if SVG in wanted and isinstance(result, DescendResult):
             out[SVG] = html.inline_svg(render_svg(result))
-        if LATEX in wanted and isinstance(result, HessianResult):
+        if LATEX in wanted and isinstance(result, HessianResult) and result.hvp is None:
             out[LATEX] = _matrix(result)
     return out
 

@@ -231,3 +231,56 @@ def _gates(tape: Tape, full: Reverse, named: Reverse) -> list[FormulaGate]:
             local, shown, down, node.op.pattern if node.op is not None else "input",
         ))
     return rows
+
+
+# ---------------------------------------------------------------------------
+# A picture without values: the graph's edges carry formulas
+
+PICTURE_CHARS = 40  # a formula on an edge of a picture is cut to this many characters
+
+
+def _short(text: str | None) -> str:
+    if text is None:
+        return "…"
+    return text if len(text) <= PICTURE_CHARS else text[: PICTURE_CHARS - 1] + "…"
+
+
+@dataclass
+class _Backprop:
+    grads: list[str | None]
+    needs: list[bool]
+    shares: dict[int, tuple[str | None, ...]]
+
+    def downstream(self, tape: Tape, i: int) -> tuple[str | None, ...] | None:
+        return self.shares.get(i)
+
+
+@dataclass
+class FormulaPicture:
+    """What the pictures read of a result (tape, values, gradients), with formulas for the numbers."""
+
+    tape: Tape
+    values: list[str | None]
+    inputs: dict[str, float]
+    output_label: str
+    backprop: _Backprop
+
+
+def picture(result: FormulaGradient) -> FormulaPicture:
+    """The formulas a picture puts on its edges: each value over the variables, each gradient over the gates."""
+    tape = result.tape
+    values: list[str | None] = [None] * len(tape.nodes)
+    grads: list[str | None] = [None] * len(tape.nodes)
+    needs = tape.needs_grad()
+    shares: dict[int, tuple[str | None, ...]] = {}
+    for i, node in enumerate(tape.nodes):
+        if node.kind not in (VAR, GATE):
+            values[i] = node.label
+    for g in result.gates:
+        values[g.index] = _short(g.value)
+        grads[g.index] = _short(g.upstream)
+        node = tape.nodes[g.index]
+        if node.kind == GATE:
+            given = iter(g.downstream)
+            shares[g.index] = tuple(_short(next(given)[1]) if needs[j] else None for j in node.args)
+    return FormulaPicture(tape, values, dict(result.given), result.output_label, _Backprop(grads, needs, shares))

@@ -16,9 +16,11 @@ differentiating again — the Hessian is the Jacobian of the gradient program,
 and f'' is the gradient of the gradient.  Like DeZero's ``create_graph`` or
 JAX's jvp-of-vjp, but as a program a reader can print.
 
-Scalar formulas only (vectors and matrices have structural gates whose
-gradients are not written as formulas yet).  The text is made from our own
-rows and names, never from the user's text, and read by our own parser.
+Scalar formulas only: vectors and matrices have structural gates whose
+gradients are not written as formulas, so :mod:`gradcalc.unroll` first
+unrolls such a formula into one scalar gate per element.  The text is made
+from our own rows and names, never from the user's text, and read by our own
+parser.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import GradcalcError
+from .limits import MAX_SECOND_ORDER_NODES
 from .ops import Op
 from .printer import NOWHERE, TEXT, gate_tree, parse_template, to_string
-from .tape import GATE, VAR, Tape
+from .tape import CONST, GATE, VAR, Node, Tape
 from .tree import Binary, Call, Expr, Name, Num, Unary, children, postorder
 
 
@@ -43,6 +46,12 @@ class GradientProgram:
     # node of the tape -> ∂output/∂node in the program: a name, or a number (the output's own 1);
     # a node that depends on a variable but is missing has the gradient 0
     upstream: dict[int, str] = field(default_factory=dict)
+    # Each name the program assigns, and what it stands for: (VALUE, i) is node i's value
+    # (``_v3``), (GRADIENT, i) is ∂output/∂node i (``_g3``); pictures label the gates by it.
+    names: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+VALUE, GRADIENT = "value", "gradient"
 
 
 def _prefix(tape: Tape) -> str:
@@ -372,7 +381,17 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
             hint="this formula has vectors or matrices; write it with scalar variables",
             source=tape.source,
         )
+    if len(tape.nodes) > MAX_SECOND_ORDER_NODES:
+        raise GradcalcError(
+            f"the gradient graph is written for graphs of at most {MAX_SECOND_ORDER_NODES:,} nodes, and this one has "
+            f"{len(tape.nodes):,}", kind="limit", source=tape.source,
+            hint="use a smaller formula; with --order, a lower order (each order's graph is about three times "
+            "the one before)",
+        )
     names = list(tape.variables) if wrt is None else wrt
+    if not names:
+        raise GradcalcError("the formula has no variables: it has no gradient to write as a graph", kind="usage",
+                            hint="write a formula of at least one variable, such as x^2")
     for n in names:
         if n not in tape.variables:
             raise GradcalcError(f"{n!r} is not a variable of the formula", kind="usage",
@@ -380,6 +399,7 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
     nodes = tape.nodes
     v, g = _prefix(tape), _prefix(tape).replace("v", "g")
     lines: list[str] = []
+    meaning: dict[str, tuple[str, int]] = {}
 
     def leaf(i: int) -> Expr:
         node = nodes[i]
@@ -389,29 +409,48 @@ def gradient_program(tape: Tape, wrt: list[str] | None = None) -> GradientProgra
             return Name(node.label, NOWHERE)
         return number(float(node.const))
 
-    def bind(prefix: str) -> Callable[[int, Expr], Expr]:
+    def bind(prefix: str, what: str) -> Callable[[int, Expr], Expr]:
         def named(i: int, formula: Expr) -> Expr:
             lines.append(f"{prefix}{i} = {to_string(formula, TEXT)}")
+            meaning[f"{prefix}{i}"] = (what, i)
             return Name(f"{prefix}{i}", NOWHERE)
 
         return named
 
-    passes = reverse_pass(tape, leaf, bind(v), bind(g))
+    passes = reverse_pass(tape, leaf, bind(v, VALUE), bind(g, GRADIENT))
     outputs = []
     for n in names:
         i = tape.variables[n]
         outputs.append(to_string(passes.upstream[i], TEXT) if i in passes.upstream else "0")
     lines.append(outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]")
     written = {i: to_string(grad, TEXT) for i, grad in passes.upstream.items()}
-    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)), written)
+    return GradientProgram("\n".join(lines), dict(zip(names, outputs, strict=True)), written, meaning)
 
 
 def gradient_tape(tape: Tape, wrt: list[str] | None = None) -> Tape:
     """The gradient graph as a tape: its output is ∂f/∂x for one variable, or the vector of them."""
+    return gradient_graph(tape, wrt)[1]
+
+
+def gradient_graph(tape: Tape, wrt: list[str] | None = None) -> tuple[GradientProgram, Tape]:
+    """The gradient program and its tape (whose ``bindings`` name each of the program's gates)."""
     from .builder import build
     from .parser import parse_program
 
     program = gradient_program(tape, wrt)
     out = build(parse_program(program.text, f"<gradient of {tape.source.name}>"))
     out.defaults.update(tape.defaults)
-    return out
+    last = out.nodes[out.output]
+    if len(program.gradients) > 1 and last.kind == CONST:
+        # Every gradient a number: the list is read as a constant vector.  Make it the list of its numbers
+        # like any other, so that each gradient is a node of its own.
+        from .ops import OPS
+
+        parts = []
+        for value in last.const.ravel().tolist():
+            out.nodes.append(Node(CONST, None, (), last.span, repr(float(value)), const=float(value)))
+            parts.append(len(out.nodes) - 1)
+        out.nodes.append(Node(GATE, OPS["stack"], tuple(parts), last.span, last.label))
+        out.output = len(out.nodes) - 1
+        out._tensors = None
+    return program, out

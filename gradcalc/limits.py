@@ -123,3 +123,29 @@ MAX_FORMULA_PROBLEM_NODES = 10_000
 FORMULA_POINTS = 64
 FORMULA_TRIES = 256
 FORMULA_MIN_POINTS = 8
+
+# ---------------------------------------------------------------------------
+# Second derivatives (`gradcalc hessian`, `gradcalc graph --backward`): the
+# gradient graph is written for scalar gates, so a formula over vectors and
+# matrices is first unrolled into one scalar gate per element (a 10×10 matrix
+# product is 1,900 of them), and the gradient graph is three to ten times the
+# graph it differentiates (x^y's two local gradients are six gates).  Past this
+# many scalar nodes (the formula's own, or unrolled) the work is refused, as soon
+# as the count crosses it; so is a gradient graph written for a graph past it
+# (`grad --order N` differentiates each order's gradient graph again, and it
+# grows about threefold an order).  Measured (2 shared cores) on a sum of 25,000
+# x^y, the worst rows: the Hessian-vector product takes 6 s and 0.27 GB at the
+# limit; 100,000 nodes took 19 s and 0.5 GB.
+MAX_SECOND_ORDER_NODES = 50_000
+
+# The Hessian's variables, each element of a vector or matrix counted (v=[1, 2, 3]
+# is three: v[0], v[1], v[2]).  Past this many it is refused: the output lists a
+# number per variable, and the checks differentiate by each of them.
+MAX_HESSIAN_VARIABLES = 10_000
+
+# The full matrix is computed up to this many variables (10,000 entries, a pass
+# per row and per column over the gradient graph, and as many SymPy second
+# derivatives); past it, or when those passes would pass MAX_JACOBIAN_NODE_VISITS,
+# the Hessian times one random direction is computed and checked instead
+# (`--hvp` asks for it at any size).
+MAX_HESSIAN_MATRIX = 100

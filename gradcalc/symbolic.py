@@ -150,24 +150,49 @@ def _evaluate(sp: Any, d: Any, subs: Mapping[Any, Any]) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def element_symbols(symbols: Mapping[str, Any], point: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """Each element's symbol by its label (``x``, ``v[0]``, ``W[0, 1]``: the names :func:`to_sympy` gives them),
+    and the substitution of the point's values for them."""
+    import sympy as sp
+
+    flat: dict[str, Any] = {}
+    subs: dict[Any, Any] = {}
+    for name, sym in symbols.items():
+        if isinstance(sym, sp.Symbol):
+            flat[name] = sym
+            subs[sym] = sp.Float(float(point[name]), 30)
+            continue
+        for pos in _positions(sym):
+            flat[str(sym[pos])] = sym[pos]
+            subs[sym[pos]] = sp.Float(float(point[name][pos]), 30)
+    return flat, subs
+
+
+def _scalar_expr(expr: Any) -> Any:
+    return expr.item() if type(expr).__name__ == "ndarray" and expr.size == 1 else expr
+
+
 def second_derivatives(tape: Tape, point: Mapping[str, Any], names: list[str], emit: Callable[[dict[str, Any]], None],
                        order: int = 2) -> None:
     """SymPy's second derivatives ∂²f/∂a∂b for each pair of ``names`` (or, with one name and ``order``,
-    the derivatives of every order up to it), evaluated at ``point``, emitted one by one."""
+    the derivatives of every order up to it), evaluated at ``point``, emitted one by one.
+
+    A name is a variable's, or an element's label: ``v[0]``, ``W[0, 1]``."""
     import sympy as sp
 
     expr, symbols = to_sympy(tape, point)
-    subs = {symbols[n]: sp.Float(float(point[n]), 30) for n in symbols}
+    expr = _scalar_expr(expr)
+    flat, subs = element_symbols(symbols, point)
     if len(names) == 1 and order != 2:
         d = expr
         for k in range(1, order + 1):
-            d = sp.diff(d, symbols[names[0]])
+            d = sp.diff(d, flat[names[0]])
             emit({"order": k, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
         return
     for a in names:
-        da = sp.diff(expr, symbols[a])
+        da = sp.diff(expr, flat[a])
         for b in names:
-            d = sp.diff(da, symbols[b])
+            d = sp.diff(da, flat[b])
             emit({"row": a, "col": b, "derivative": _text(d), "value": _evaluate(sp, d, subs)})
 
 
@@ -380,3 +405,18 @@ def _same(sp: Any, a: Any, b: Any) -> bool:
         if rewrite(gap) == 0:
             return True
     return bool(sp.count_ops(gap) <= SIMPLIFY_OPS and sp.simplify(gap) == 0)
+
+def hessian_vector(tape: Tape, point: Mapping[str, Any], names: list[str], direction: list[float],
+                   emit: Callable[[dict[str, Any]], None]) -> None:
+    """SymPy's Hessian times ``direction``, one entry per name: ∂/∂a of Σ_b direction[b]·∂f/∂b, at ``point``.
+
+    Two derivatives per name rather than one per pair: the directional derivative
+    first, then its gradient."""
+    import sympy as sp
+
+    expr, symbols = to_sympy(tape, point)
+    expr = _scalar_expr(expr)
+    flat, subs = element_symbols(symbols, point)
+    along = sp.Add(*[sp.Float(d, 30) * sp.diff(expr, flat[b]) for b, d in zip(names, direction, strict=True) if d])
+    for a in names:
+        emit({"row": a, "value": _evaluate(sp, sp.diff(along, flat[a]), subs)})

@@ -259,6 +259,13 @@ def test_render_json_is_the_commands_document() -> None:
                                                         "--json").json()
 
 
+def test_a_hessians_markdown_and_latex_are_the_commands() -> None:
+    h = gradcalc.hessian("x^2*y + sin(x*y)", {"x": 1, "y": 2})
+    args = ("hessian", "x^2*y + sin(x*y)", "x=1", "y=2", "--format")
+    assert gradcalc.render_markdown(h) == cli(*args, "markdown").stdout
+    assert gradcalc.render_latex(h) == cli(*args, "latex").stdout
+
+
 def test_render_markdown_latex_and_dot_are_the_commands() -> None:
     r = gradcalc.gradient("(x+y)*z", EX3_VALUES)
     assert gradcalc.render_markdown(r) == cli("grad", *EX3, "--format", "markdown").stdout
@@ -277,11 +284,12 @@ def test_render_html_is_a_page_with_the_numbers() -> None:
 
 
 def test_a_format_a_result_has_not_is_a_usage_error() -> None:
-    h = gradcalc.hessian("x^2", {"x": 1})
+    d = gradcalc.descend("(x-3)^2", {"x": 0}, lr=0.1, steps=2)
     with pytest.raises(GradcalcError) as caught:
-        gradcalc.render_markdown(h)  # type: ignore[arg-type]
+        gradcalc.render_markdown(d)  # type: ignore[arg-type]
     assert caught.value.kind == "usage"
-    assert caught.value.message == "render_markdown is not made for 'HessianResult'"
+    assert caught.value.message == "render_markdown is not made for 'DescendResult'"
+    assert caught.value.hint == "render_markdown takes a GradResult or a HessianResult"
     with pytest.raises(GradcalcError):
         gradcalc.render_table(gradcalc.jacobian("v*2", {"v": [1, 2]}))  # type: ignore[arg-type]
 

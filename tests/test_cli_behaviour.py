@@ -24,7 +24,7 @@ def test_a_formula_that_starts_with_minus_v_is_still_a_formula() -> None:
     [
         ("grad", ["[split|first|all]", "[table|json|markdown|latex|html]"]),
         ("check", ["[table|json|jsonl|csv|gradescope|html]"]),
-        ("hessian", ["[table|json|html]"]),
+        ("hessian", ["[table|json|markdown|latex|html]"]),
         ("descend", ["[table|json|html]"]),
         ("trace", ["[forward|reverse]", "[split|first|all]"]),
         ("graph", ["[dot|svg|png|pdf|mermaid]"]),

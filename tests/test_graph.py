@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import NEURON, NEURON_GRADIENTS, README, ROOT, SAMPLES, cli
+from test_hessian import doc_transcripts, run_transcript
 
 from gradcalc.api import gradient
 from gradcalc.render import dot as dot_module
@@ -223,8 +224,8 @@ def test_without_graphviz_svg_exits_2_and_says_how_to_install(monkeypatch: pytes
 def test_bad_format_and_bad_input_exit_2_and_an_unwritable_file_4(tmp_path: Path) -> None:
     run = cli("graph", *EX3, "--format", "jpeg")
     assert run.exit_code == 2 and "dot, svg, png, pdf, mermaid" in run.stderr
-    run = cli("graph", "(x+y)*z", "x=-2")
-    assert run.exit_code == 2 and "no value for y, z" in run.stderr
+    run = cli("graph", "sum(v*y)", "v=[1, 2]")  # without values, a formula over a vector has no elements
+    assert run.exit_code == 2 and "written for scalar variables" in run.stderr
     run = cli("graph", *EX3, "-o", str(tmp_path / "missing" / "g.dot"))
     assert run.exit_code == 4  # the output could not be written
     assert f"could not write {tmp_path}/missing/g.dot: the directory {tmp_path}/missing does not exist" in run.stderr
@@ -279,3 +280,186 @@ def test_the_docs_embed_the_neuron_picture() -> None:
     assert "![" in README.read_text(encoding="utf-8") and "(docs/neuron.svg)" in README.read_text(encoding="utf-8")
     page = (ROOT / "docs" / "graph.md").read_text(encoding="utf-8")
     assert "# Pictures: `gradcalc graph`" in page and "(neuron.svg)" in page
+
+
+# -- --backward: the gradient graph drawn as a computational graph of its own --------------------------------------
+
+EX3_BACKWARD_DOT = """\
+digraph gradcalc {
+  rankdir=LR;
+  graph [fontname="Helvetica", fontsize=12, labelloc=t, nodesep=0.35, ranksep=0.55,
+         label=<gradient graph of f = (x+y)*z   at x = -2, y = 5, z = -4<br/><font point-size="10">\
+<font color="#1b7f2a">green: the value on each edge</font>   <font color="#c62828">red: the gradient ∂f/∂(node) a node \
+computes</font></font>>];
+  node [fontname="Helvetica", fontsize=12];
+  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];
+  n0 [shape=box, style="rounded", width=0.4, height=0.3, label=<<b>x</b>>];
+  n1 [shape=box, style="rounded", width=0.4, height=0.3, label=<<b>y</b>>];
+  n2 [shape=circle, margin=0.02, label=<<font point-size="16">+</font><br/><font point-size="9" color="gray35">\
+q = x + y</font><br/><font point-size="9" color="#c62828">∂f/∂z</font>>];
+  n3 [shape=box, style="rounded", width=0.4, height=0.3, label=<<b>z</b><br/><font point-size="9" color="#c62828">\
+∂f/∂x</font><br/><font point-size="9" color="#c62828">∂f/∂y</font><br/><font point-size="9" color="#c62828">∂f/∂q\
+</font>>];
+  d0 [shape=plaintext, label=<<font color="#c62828"><b>∂f/∂x</b></font>>];
+  d1 [shape=plaintext, label=<<font color="#c62828"><b>∂f/∂y</b></font>>];
+  d2 [shape=plaintext, label=<<font color="#c62828"><b>∂f/∂z</b></font>>];
+  n0 -> n2 [label=<<font color="#1b7f2a">-2</font>>];
+  n1 -> n2 [label=<<font color="#1b7f2a">5</font>>];
+  n3 -> d0 [label=<<font color="#1b7f2a">-4</font>>];
+  n3 -> d1 [label=<<font color="#1b7f2a">-4</font>>];
+  n2 -> d2 [label=<<font color="#1b7f2a">3</font>>];
+}
+"""
+
+EX3_BACKWARD_MERMAID = """\
+flowchart LR
+  %% gradient graph of f = (x+y)*z
+  %% hexagons: the gradient ∂f/∂(node) a node computes
+  n0(["x"])
+  n1(["y"])
+  n2(("+ q = x + y<br/>∂f/∂z"))
+  n3(["z<br/>∂f/∂x<br/>∂f/∂y<br/>∂f/∂q"])
+  d0["∂f/∂x"]
+  d1["∂f/∂y"]
+  d2["∂f/∂z"]
+  n0 --> n2
+  n1 --> n2
+  n3 --> d0
+  n3 --> d1
+  n2 --> d2
+  classDef input fill:#eef4ff,stroke:#4a6fa5
+  classDef gate fill:#ffffff,stroke:#333333
+  classDef gradient fill:#fff1f0,stroke:#c62828,color:#c62828
+  classDef const fill:none,stroke:none,color:#777777,font-size:11px
+  classDef output fill:none,stroke:none,color:#c62828,font-weight:bold
+  class n0,n1,n3 input
+  class n2 gate
+  class d0,d1,d2 output
+"""
+
+
+def backward_outputs(dot_text: str) -> dict[str, str]:
+    """Each output ∂f/∂x of a --backward picture and the value on its edge."""
+    names = dict(re.findall(r'^  (d\d+) \[shape=plaintext, label=<<font color="#c62828"><b>([^<]*)</b>', dot_text,
+                            re.M))
+    return {names[dst]: value for _, dst, value, _ in labelled_edges(dot_text) if dst in names}
+
+
+def test_backward_dot_of_example_3_is_golden() -> None:
+    # CS231n's example 3 by hand: ∂f/∂x = ∂f/∂y = z = -4, ∂f/∂z = x + y = 3; and ∂f/∂x is the node z itself.
+    run = cli("graph", *EX3, "--backward")
+    assert (run.exit_code, run.stdout) == (0, EX3_BACKWARD_DOT)
+    assert backward_outputs(run.stdout) == {"∂f/∂x": "-4", "∂f/∂y": "-4", "∂f/∂z": "3"}
+
+
+def test_backward_without_values_draws_the_structure() -> None:
+    run = cli("graph", "(x+y)*z", "--backward")
+    assert run.exit_code == 0, run.stderr
+    assert "   at " not in run.stdout and "green" not in run.stdout and labelled_edges(run.stdout) == []
+    assert run.stdout.replace(";\n", "\n").splitlines()[-6:-1] == [
+        "  n0 -> n2", "  n1 -> n2", "  n3 -> d0", "  n3 -> d1", "  n2 -> d2"]
+    with_values = cli("graph", *EX3, "--backward").stdout
+    assert node_names(run.stdout) == node_names(with_values)
+    mermaid_run = cli("graph", "(x+y)*z", "--backward", "--format", "mermaid")
+    assert (mermaid_run.exit_code, mermaid_run.stdout) == (0, EX3_BACKWARD_MERMAID)
+
+
+def test_backward_never_shows_the_programs_own_names() -> None:
+    run = cli("graph", "--file", str(SAMPLES / "04-neuron.grad"), "--backward")
+    assert run.exit_code == 0, run.stderr
+    assert not re.search(r"_[vg]\d", run.stdout)
+    assert "∂f/∂" in run.stdout and "= exp(" in run.stdout
+
+
+def test_backward_values_are_backprops_gradients() -> None:
+    args = [f"{k}={v!r}" for k, v in NEURON.items()]
+    run = cli("graph", "--file", str(SAMPLES / "04-neuron.grad"), *args, "--backward", "--digits", "10")
+    assert run.exit_code == 0, run.stderr
+    found = {label.removeprefix("∂f/∂"): float(value) for label, value in backward_outputs(run.stdout).items()}
+    assert found == pytest.approx(NEURON_GRADIENTS, rel=1e-9)
+
+
+def test_backward_of_a_vector_is_drawn_element_by_element() -> None:
+    # ∂/∂v of sum(v^2) + v[0]*v[1] at [1, 2, 3]: 2v + (v[1], v[0], 0) = [4, 5, 6].
+    run = cli("graph", "sum(v^2) + v[0]*v[1]", "v=[1,2,3]", "--backward")
+    assert run.exit_code == 0, run.stderr
+    assert backward_outputs(run.stdout) == {"∂f/∂v[0]": "4", "∂f/∂v[1]": "5", "∂f/∂v[2]": "6"}
+    assert "<b>v[0]</b>" in run.stdout and "v_0" not in run.stdout
+    bad = cli("graph", "sum(v^2)", "--backward")
+    assert bad.exit_code == 2 and "needs their values" in bad.stderr
+
+
+def test_backward_of_a_program_with_its_own_values_shows_them() -> None:
+    run = cli("graph", "x = 3\ny = x^2\ny*x", "--backward")  # the program gives x: values without any argument
+    assert run.exit_code == 0, run.stderr
+    assert backward_outputs(run.stdout) == {"∂f/∂x": "27"}  # d(x³)/dx = 3x² = 27
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("3", "--backward"), "the formula has no variables"),
+        (("x*y", "x=1", "--backward"), "no value for y"),
+        (("[x, x]", "x=1", "--backward"), "not a number"),
+        (("max(x, y, z)", "--backward"), "the gradient graph writes max of two inputs"),
+    ],
+)
+def test_backward_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    run = cli("graph", *args)
+    assert run.exit_code == 2 and message in run.stderr, run.stderr
+
+
+@needs_dot
+def test_graphviz_draws_the_backward_graph(tmp_path: Path) -> None:
+    path = tmp_path / "g.svg"
+    run = cli("graph", "--file", str(SAMPLES / "04-neuron.grad"), "--backward", "-o", str(path))
+    assert run.exit_code == 0, run.stderr
+    svg = ET.parse(path).getroot()
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"∂f/∂w0", "∂f/∂x0", "∂f/∂w1", "∂f/∂x1", "∂f/∂w2"} <= texts
+
+
+def test_the_backward_picture_in_the_docs_has_every_gradient() -> None:
+    svg = ET.parse(ROOT / "docs" / "backward-neuron.svg").getroot()
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"∂f/∂w0", "∂f/∂x0", "∂f/∂w1", "∂f/∂x1", "∂f/∂w2"} <= texts
+    assert "](backward-neuron.svg)" in (ROOT / "docs" / "backward-graph.md").read_text(encoding="utf-8")
+
+
+BACKWARD_TRANSCRIPTS = doc_transcripts("backward-graph.md")
+
+
+def test_the_backward_page_has_transcripts() -> None:
+    commands = [c for c, _, _ in BACKWARD_TRANSCRIPTS]
+    assert "gradcalc graph '(x+y)*z' --backward" in commands
+    assert "gradcalc graph '(x+y)*z' x=-2 y=5 z=-4 --backward" in commands
+    assert any(code == 2 for *_, code in BACKWARD_TRANSCRIPTS)
+
+
+@pytest.mark.parametrize(("command", "expected", "code"), BACKWARD_TRANSCRIPTS,
+                         ids=[c[:60] for c, _, _ in BACKWARD_TRANSCRIPTS])
+def test_backward_page_transcript(command: str, expected: str, code: int) -> None:
+    run_transcript(command, expected, code)
+
+
+def test_backward_of_constant_gradients_draws_each_number() -> None:
+    run = cli("graph", "3*x + y", "x=1", "y=2", "--backward")
+    assert run.exit_code == 0, run.stderr
+    assert backward_outputs(run.stdout) == {"∂f/∂x": "3", "∂f/∂y": "1"}  # each gradient a number node of its own
+    assert re.findall(r"label=<([0-9.]+)>", run.stdout) == ["3", "1"]
+
+
+def test_without_values_the_edges_carry_formulas() -> None:
+    run = cli("graph", "(x+y)*z", "--format", "mermaid")
+    assert run.exit_code == 0, run.stderr
+    edges = [line.strip() for line in run.stdout.splitlines() if "-->" in line]
+    assert edges == [
+        'n0 -- "value x<br/>grad z" --> n2',
+        'n1 -- "value y<br/>grad z" --> n2',
+        'n2 -- "value x + y<br/>grad z" --> n4',
+        'n3 -- "value z<br/>grad q" --> n4',
+        'n4 -- "value (x + y) * z<br/>grad 1" --> out',
+    ]
+    dot = cli("graph", "(x+y)*z", "z=2").stdout  # some values: put in, the title says which
+    assert "label=<f = (x+y)*z   at z = 2<br/>" in dot
+    assert '<font color="#1b7f2a">2 * (x + y)</font>' in dot

@@ -110,7 +110,7 @@ def test_output_file_by_suffix_is_the_same_page(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--format", "html", "--json"], "--json and --format html ask for two formats"),
     (["--format", "html", "-o", "r.json"], "--output r.json asks for json, and the command line for html"),
-    (["--format", "pdf"], "--format must be one of table, json, html, not 'pdf'"),
+    (["--format", "pdf"], "--format must be one of table, json, markdown, latex, html, not 'pdf'"),
 ])
 def test_format_conflicts_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
     run = cli("hessian", "x^2", "x=1", *args)
@@ -227,3 +227,12 @@ def test_a_graph_too_large_to_draw_is_said_and_the_tables_are_cut() -> None:
     assert "The graph is not drawn here: it has 5,999 nodes, too many to draw (the limit is 3,000)." in page
     assert "<svg" not in page
     assert "5,799 more nodes (--json lists every node)" in page
+
+
+def test_a_hessian_vector_product_report() -> None:
+    page = page_of("hessian", "sum(v^2)", "v=[1,2,3]", "--hvp", "--format", "html")
+    assert "Hessian-vector product H·d, d random (seed 0), instead of the matrix: asked for with --hvp" in page
+    # H = 2I, so H·d = 2d: d = (-0.9, 0.5, 0.6) from the seed
+    assert ('<td class="name">v[0]</td><td class="num">-0.9</td><td class="num value">-1.8</td>'
+            '<td class="num">-1.8</td>') in page
+    assert "✓ H·d = dᵀH (symmetric along d)" in page

@@ -251,12 +251,23 @@ CHECK_FILE: Schema = obj({
         {"output": STRING, "value": NUMBER_OR_NULL, "checks_ok": BOOLEAN, "sympy": SYMPY_STATE},
     )),
 }, description="gradcalc check --json: every problem of an answer file, graded")
+VECTOR_OR_NULL: Schema = {"anyOf": [{"type": "null"}, array(NUMBER_OR_NULL)]}
 HESSIAN: Schema = obj({
     "formula": STRING, "output": STRING, "value": NUMBER_OR_NULL,
-    "variables": array(STRING), "gradient": array(NUMBER_OR_NULL),
-    "hessian": described("rows by reverse mode over the gradient graph", array(array(NUMBER_OR_NULL))),
+    "variables": described("rows and columns in order; a vector's or matrix's elements as v[0], W[0, 1]",
+                           array(STRING)),
+    "gradient": array(NUMBER_OR_NULL),
+    "hessian": described("rows by reverse mode over the gradient graph; null with hvp",
+                         {"anyOf": [{"type": "null"}, array(array(NUMBER_OR_NULL))]}),
     "forward": GRID_OR_NULL, "numeric": GRID_OR_NULL, "sympy": GRID_OR_NULL,
-    "symmetric": BOOLEAN, "eigenvalues": array(NUMBER_OR_NULL),
+    "hvp": described("the Hessian times a seeded random direction, instead of the full matrix (--hvp, or many "
+                     "variables)", {"anyOf": [{"type": "null"}, obj({
+                         "direction": array(NUMBER_OR_NULL), "seed": INTEGER, "value": array(NUMBER_OR_NULL),
+                         "why": STRING,
+                         "checks": obj({"reverse": VECTOR_OR_NULL, "numeric": VECTOR_OR_NULL,
+                                        "step": {"type": ["number", "null"]}, "sympy": VECTOR_OR_NULL}),
+                     })]}),
+    "symmetric": BOOLEAN, "eigenvalues": VECTOR_OR_NULL,
     "definiteness": STRING, "meaning": STRING,
     "checks": obj({"ok": BOOLEAN, "disagreeing": array(STRING), "sympy_reason": STRING_OR_NULL}),
     "conventions": array(STRING), "status": STATUS,

@@ -2,7 +2,7 @@
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -26,6 +26,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..api import GradResult
+    from ..backward_graph import BackwardGraph
 
 GRAPH_FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
 # The format each file name asks for; a file with any other suffix is refused, never written in the wrong format.
@@ -63,6 +64,9 @@ def graph(
     tie: TieOpt = "split",
     fuse: FuseOpt = False,
     digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits on the edges.")] = 4,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Draw the gradient graph instead: backprop as a computational graph of its own, "
+        "each gradient a node (∂f/∂q), values on the edges when values are given (none needed).")] = False,
 ) -> None:
     """Draw the computational graph: forward values (green) and gradients (red) on every edge.
 
@@ -70,6 +74,9 @@ def graph(
 
     Inputs are on the left and the output on the right; a value used twice has two edges, each with
     its share of the gradient. SVG, PNG and PDF need Graphviz (https://graphviz.org) installed.
+
+    With --backward: the gradient graph, whose nodes compute ∂f/∂x for every variable from the same
+    gates, drawn with or without values (gradcalc graph '(x+y)*z' --backward).
 
     Exit codes: 0 drawn, 2 bad input or Graphviz missing, 4 the picture could not be written.
     """
@@ -90,9 +97,24 @@ def graph(
         text, name, rest = read_source(formula, file, values or [])
         tape = full_output_tape(text, name, "a picture", output=target, fuse=fuse,
                                 hint="gradcalc grad --brief gives the value and every gradient at any size")
-        result = gradient(tape, parse_assignments(rest), symbolic=False, numeric=False, tie=tie, name=name)
-        warn(result.warnings)
-        data = _render(result, kind, digits)
+        if backward:
+            from ..backward_graph import backward_graph
+
+            bg = backward_graph(tape, parse_assignments(rest), tie=tie, name=name)
+            warn(bg.warnings)
+            data = _render_backward(bg, kind, digits)
+        else:
+            given = parse_assignments(rest)
+            if any(n not in given and n not in tape.defaults for n in tape.variables):
+                from ..formulas import formula_gradient, picture  # without values: formulas on the edges
+
+                fg = formula_gradient(tape, {**tape.defaults, **given}, symbolic=False)
+                warn(fg.warnings)
+                data = _render(cast("GradResult", picture(fg)), kind, digits)
+            else:
+                result = gradient(tape, given, symbolic=False, numeric=False, tie=tie, name=name)
+                warn(result.warnings)
+                data = _render(result, kind, digits)
     except GradcalcError as err:
         fail(err, False)
     write_file(destination, data, as_json=False)
@@ -156,4 +178,18 @@ def _render(result: "GradResult", kind: str, digits: int) -> str | bytes:
     if kind == "dot":
         return dot_text
     data = run_dot(dot_text, kind, len(drawn(result)))
+    return data.decode("utf-8") if kind == "svg" else data
+
+
+def _render_backward(bg: "BackwardGraph", kind: str, digits: int) -> str | bytes:
+    from ..render.dot import backward_dot, run_dot
+
+    if kind == "mermaid":
+        from ..render.mermaid import backward_mermaid
+
+        return backward_mermaid(bg, digits)
+    dot_text = backward_dot(bg, digits)
+    if kind == "dot":
+        return dot_text
+    data = run_dot(dot_text, kind, len(bg.nodes) + len(bg.outputs))
     return data.decode("utf-8") if kind == "svg" else data

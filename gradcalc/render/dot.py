@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api import GradResult
 from ..errors import GradcalcError
-from ..tape import CONST, GATE, VAR
+from ..tape import CONST, GATE, VAR, Tape
 from .escape import dot_label
 from .numbers import fmt
+
+if TYPE_CHECKING:  # the backward picture's library loads only when it is drawn
+    from ..backward_graph import BackwardGraph
 
 GRAPH_DIGITS = 4
 VALUE_COLOR = "#1b7f2a"  # green: forward values
@@ -63,7 +67,7 @@ def edges(result: GradResult) -> list[Edge]:
         down = bp.downstream(tape, i)
         for k, j in enumerate(node.args):
             grad = down[k] if down is not None and bp.needs[j] else None
-            if grad is not None and not isinstance(grad, float):  # a broadcast share: back to the input's shape
+            if grad is not None and not isinstance(grad, float | str):  # a broadcast share: to the input's shape
                 grad = _unbroadcast(grad, vals[j])
             found.append(Edge(j, i, vals[j], grad))
     out = tape.output
@@ -96,14 +100,18 @@ def uses(result: GradResult) -> list[int]:
 
 def title(result: GradResult) -> str:
     """The output's formula and the point, shortened to fit above a picture."""
-    tape = result.tape
+    return heading(result.tape, result.output_label, result.inputs)
+
+
+def heading(tape: Tape, output_label: str, inputs: Mapping[str, Any]) -> str:
+    """``f = (x+y)*z   at x = -2, y = 5, z = -4``: the output's formula, and the point if there is one."""
     text = " ".join(_balanced(tape.source.text, *tape.nodes[tape.output].span).split())
     if not text or len(text) > TITLE_CHARS:
         text = tape.source.name if tape.source.name != "<formula>" else "the formula"
-    point = ", ".join(f"{name} = {fmt(v, GRAPH_DIGITS)}" for name, v in result.inputs.items())
+    point = ", ".join(f"{name} = {fmt(v, GRAPH_DIGITS)}" for name, v in inputs.items())
     if len(point) > TITLE_CHARS:
         point = point[: TITLE_CHARS - 1] + "…"
-    head = text if text == result.output_label else f"{result.output_label} = {text}"
+    head = text if text == output_label else f"{output_label} = {text}"
     return head + (f"   at {point}" if point else "")
 
 
@@ -174,6 +182,65 @@ def to_dot(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
             lines.append(f'  n{e.src} -> {dst} [color="gray60", arrowsize=0.5];')
         else:
             lines.append(f"  n{e.src} -> {dst} [label={_edge_label(e, digits)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# The backward pass as a graph of its own (`gradcalc graph --backward`)
+
+
+def backward_title(bg: BackwardGraph) -> str:
+    return "gradient graph of " + heading(bg.formula, bg.output_label, bg.inputs)
+
+
+def backward_dot(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
+    """The gradient graph: inputs as boxes, the forward values it needs as grey-labelled gates, the
+    gradients as red gates (∂f/∂q), one output per variable; each edge with its value when there is a point."""
+    from ..backward_graph import CONSTANT, FORWARD, GRADIENT_NODE, INPUT
+
+    out = dot_label(bg.output_label)
+    legend = f'<font color="{GRAD_COLOR}">red: the gradient ∂{out}/∂(node) a node computes</font>'
+    if bg.values is not None:
+        legend = f'<font color="{VALUE_COLOR}">green: the value on each edge</font>   ' + legend
+    lines = [
+        "digraph gradcalc {",
+        "  rankdir=LR;",
+        '  graph [fontname="Helvetica", fontsize=12, labelloc=t, nodesep=0.35, ranksep=0.55,',
+        f'         label=<{dot_label(backward_title(bg))}<br/><font point-size="10">{legend}</font>>];',
+        '  node [fontname="Helvetica", fontsize=12];',
+        '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
+    ]
+    constants = set()
+    for node in bg.nodes:
+        extra = "".join(f'<br/><font point-size="9" color="{GRAD_COLOR}">{dot_label(g)}</font>' for g in node.gradients)
+        if node.role == INPUT:
+            lines.append(f'  n{node.index} [shape=box, style="rounded", width=0.4, height=0.3, '
+                         f"label=<<b>{dot_label(node.label)}</b>{extra}>];")
+        elif node.role == CONSTANT:
+            constants.add(node.index)
+            lines.append(f'  n{node.index} [shape=plaintext, fontsize=9, fontcolor="gray35", '
+                         f"label=<{dot_label(node.label)}{extra}>];")
+        else:
+            sym = dot_label(node.glyph)
+            size = 16 if len(node.glyph) <= 2 else 11
+            color = {FORWARD: "gray35", GRADIENT_NODE: GRAD_COLOR}.get(node.role)
+            name = f'<br/><font point-size="9" color="{color}">{dot_label(node.label)}</font>' if color else ""
+            outline = f', color="{GRAD_COLOR}"' if node.role == GRADIENT_NODE else ""
+            lines.append(f'  n{node.index} [shape=circle, margin=0.02{outline}, '
+                         f'label=<<font point-size="{size}">{sym}</font>{name}{extra}>];')
+    for k, (label, _) in enumerate(bg.outputs):
+        lines.append(f'  d{k} [shape=plaintext, label=<<font color="{GRAD_COLOR}"><b>{dot_label(label)}</b></font>>];')
+    vals = bg.values
+    for src, dst in [*bg.edges, *((i, -1 - k) for k, (_, i) in enumerate(bg.outputs))]:
+        target = f"n{dst}" if dst >= 0 else f"d{-1 - dst}"
+        if src in constants and dst >= 0:
+            lines.append(f'  n{src} -> {target} [color="gray60", arrowsize=0.5];')
+        elif vals is None:
+            lines.append(f"  n{src} -> {target};")
+        else:
+            value = dot_label(fmt(vals[src], digits))
+            lines.append(f'  n{src} -> {target} [label=<<font color="{VALUE_COLOR}">{value}</font>>];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -308,33 +308,50 @@ def step_section(step: Step, output: str, digits: int) -> str:
 
 
 def hessian_html(result: HessianResult, digits: int = DEFAULT_DIGITS) -> str:
-    """The Hessian, its checks, its eigenvalues and what they say, and each witness's matrix."""
-    from .words import AGREED, FAILED, NOTE, PLAIN, hessian_lines
+    """The Hessian (or its product with a direction), its checks, its eigenvalues and what they say, each
+    witness's matrix, and the gradient; in the words of the table (:mod:`gradcalc.render.hessian`)."""
+    from .hessian import agreement, eigen_line, notes, output_label
+    from .table import cut
 
     tape = result.tape
-    out = tape.nodes[tape.output].label
+    out = output_label(result)
     names = result.variables
-    styles = {AGREED: "ok", FAILED: "bad", NOTE: "note", PLAIN: ""}
 
     def matrix(rows: Sequence[Sequence[Any]]) -> str:
         return table([f"∂²{out}/∂·∂·", *names], [[a, *(fmt(v, digits) for v in row)] for a, row in zip(names, rows,
                      strict=True)], ["name", *["num"] * len(names)])
 
-    witnesses = [("forward mode over the gradient graph", result.forward),
-                 ("central differences of the gradient", result.numeric), ("SymPy", result.symbolic)]
-    details = "\n".join(f"<details><summary>{html(what)}</summary>\n{matrix(rows)}\n</details>"
-                        for what, rows in witnesses if rows is not None)
-    gradient = table(["variable", "value", f"∂{out}/∂variable"],
-                     [[n, fmt(result.inputs[n], digits), fmt(g, digits)] for n, g in zip(names, result.gradient,
-                      strict=True)], ["name", "num", "num grad"])
+    p = result.hvp
+    if p is None:
+        witnesses = [("forward mode over the gradient graph", result.forward),
+                     ("central differences of the gradient", result.numeric), ("SymPy", result.symbolic)]
+        details = "\n".join(f"<details><summary>{html(what)}</summary>\n{matrix(rows)}\n</details>"
+                            for what, rows in witnesses if rows is not None)
+        body = section("Hessian: rows by reverse mode over the gradient graph", matrix(result.hessian), details)
+    else:
+        numeric = p.numeric or [None] * len(p.value)
+        symbolic = p.symbolic or [None] * len(p.value)
+        shown, left_out = cut(list(range(len(names))))
+        rows: list[list[Cell]] = [
+            [f"… {left_out:,} more", "", "", "", "", ""] if k is None else
+            [names[k], fmt(p.direction[k], digits), fmt(p.value[k], digits), fmt(p.reverse[k], digits),
+             fmt(numeric[k], digits), fmt(symbolic[k], digits)] for k in shown]
+        body = section(f"Hessian-vector product H·d, d random (seed {p.seed}), instead of the matrix: {p.why}",
+                       "<p>H·d by forward mode over the gradient graph; dᵀH by reverse mode over it</p>",
+                       table(["variable", "d", "H·d", "dᵀH (reverse)", "numeric", "SymPy"], rows,
+                             ["name", "num", "num value", "num", "num", "num"]))
+    gradient = table(["variable", f"∂{out}/∂variable"],
+                     [[n, fmt(g, digits)] for n, g in zip(names, result.gradient, strict=True)], ["name", "num grad"])
+    checks = [(agreement(result), "ok" if result.ok else "bad"), *((n, "note") for n in notes(result)),
+              (eigen_line(result, digits), "")]
     return fragment(
         source_heading(tape.source.text, tape.source.name, _point(result.inputs, digits)),
         verdict(f"{out} = {fmt(result.value, digits)} — "
                 + ("✓ every check agrees" if result.ok else "✗ DISAGREE: " + ", ".join(result.disagreeing())),
                 result.ok),
         lines((f"warning: {w}", "note") for w in result.warnings),
-        section("Hessian: rows by reverse mode over the gradient graph", matrix(result.hessian), details),
-        section("Checks", lines((text, styles[kind]) for text, kind in hessian_lines(result, digits))),
+        body,
+        section("Checks", lines(checks)),
         section("Gradient", gradient),
     )
 

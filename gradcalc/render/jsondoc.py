@@ -15,7 +15,6 @@ from .numbers import num, status_of
 from .patterns import fanout, pattern
 
 if TYPE_CHECKING:
-    from ..hessian import HessianResult
     from ..jacobian import JacobianResult
 
 SCHEMA_VERSION = 1
@@ -131,32 +130,6 @@ def _directional(result: GradResult) -> dict[str, Any] | None:
         "numeric": num(d.get("numeric")),
         "numeric_note": d.get("numeric_note"),
         "agree": d["agree"],
-    }
-
-
-def hessian_doc(result: HessianResult) -> dict[str, Any]:
-    """The Hessian as ``gradcalc hessian --json`` writes it."""
-
-    def grid(rows: Any) -> Any:
-        return None if rows is None else [[num(v) for v in row] for row in rows]
-
-    return {
-        "formula": result.tape.source.text,
-        "output": result.tape.nodes[result.tape.output].label,
-        "value": num(result.value),
-        "variables": result.variables,
-        "gradient": [num(g) for g in result.gradient],
-        "hessian": grid(result.hessian),
-        "forward": grid(result.forward),
-        "numeric": grid(result.numeric),
-        "sympy": grid(result.symbolic),
-        "symmetric": result.symmetric,
-        "eigenvalues": [num(e) for e in result.eigenvalues],
-        "definiteness": result.definiteness,
-        "meaning": result.meaning,
-        "checks": {"ok": result.ok, "disagreeing": result.disagreeing(), "sympy_reason": result.symbolic_reason},
-        "conventions": result.kinks,
-        "status": "ok" if result.ok else "disagree",
     }
 
 

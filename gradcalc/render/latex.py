@@ -18,6 +18,7 @@ from ..answers import Kind, Mark, index_text
 from ..api import AGREE, DISAGREE, KINK, UNDECIDED, GradResult, VariableCheck
 from ..budget import Budgeted, Emit
 from ..explain import Explanation, VariableChain
+from ..hessian import HessianResult
 from ..step import Step
 from ..tape import Tape
 from .escape import latex_comment, latex_text
@@ -292,3 +293,55 @@ def _answer_label(m: Mark, output: str) -> str:
     if m.what in (Kind.GRAD, Kind.UPSTREAM):
         return rf"\frac{{\partial {latex_name(output)}}}{{\partial {name}}}"
     return name
+
+
+# ---------------------------------------------------------------------------
+# `gradcalc hessian --format latex`
+
+
+def element_latex(label: str) -> str:
+    """A variable or an element in math mode: ``w0`` → ``w_{0}``, ``W[0, 1]`` → ``W[0, 1]``."""
+    name, bracket, rest = label.partition("[")
+    return latex_name(name) + (bracket + rest if bracket else "")
+
+
+def _column(values: list[Any], digits: int) -> str:
+    body = r" \\ ".join(number(v, digits) for v in values)
+    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+
+def hessian_latex(result: HessianResult, digits: int = DEFAULT_DIGITS) -> str:
+    """The Hessian (or H·d), its eigenvalues and its checks: an ``align*`` and a tabular (needs amsmath)."""
+    from .hessian import agreement, notes, output_label
+
+    out = latex_name(output_label(result))
+    point = ", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items())
+    source = result.tape.source.text.strip()
+    if "\n" in source or len(source) > 200:
+        source = result.tape.source.name
+    lines = [f"% gradcalc hessian: {latex_comment(source)}" + (f" at {point}" if point else ""),
+             r"% needs \usepackage{amsmath}", r"\begin{align*}"]
+    variables = ", ".join(element_latex(v) for v in result.variables)
+    rows = [f"  {out} &= {number(result.value, digits)}"]
+    p = result.hvp
+    if p is None:
+        body = r" \\ ".join(" & ".join(number(x, digits) for x in row) for row in result.hessian)
+        rows.append(rf"  \nabla^2 {out}({variables}) &= \begin{{bmatrix}} {body} \end{{bmatrix}}")
+        eig = r",\ ".join(number(e, digits) for e in result.eigenvalues) or r"\text{---}"
+        rows.append(rf"  \lambda &= {eig} && \text{{{latex_text(result.definiteness)}: {latex_text(result.meaning)}}}")
+    else:
+        rows.append(rf"  d &= {_column(p.direction, digits)} && \text{{random, seed {p.seed}}}")
+        why = latex_text("instead of the matrix: " + p.why).replace("--", "-{}-")  # --hvp, not an en dash
+        rows.append(rf"  \nabla^2 {out}({variables})\,d &= {_column(p.value, digits)} && \text{{{why}}}")
+    lines.append(" \\\\\n".join(rows))
+    lines += [r"\end{align*}", "", r"\begin{tabular}{llr}", r"\hline", r"witness & agrees & largest difference \\",
+              r"\hline"]
+    along = r" along $d$" if p is not None else ""
+    names = {"forward": "forward mode", "reverse": r"reverse-over-reverse $d^{\top} H$",
+             "numeric": "central differences of the gradient" + along, "sympy": "SymPy", "symmetry": "symmetry"}
+    for w in result.witnesses():
+        agrees = "yes" if w.agrees else f"no: {latex_text(w.note)}" if w.note else r"\textbf{no}"
+        lines.append(f"{names.get(w.key, latex_text(w.name))} & {agrees} & ${number(w.largest, 3)}$ \\\\")
+    lines += [r"\hline", r"\end{tabular}"]
+    lines += [f"% {latex_comment(line)}" for line in [*notes(result), agreement(result)]]
+    return "\n".join(lines)

@@ -1,10 +1,11 @@
-"""Markdown: the gate table and the gradient table as GitHub tables, for notes and issues."""
+"""Markdown: the gate table and the gradient table (and the Hessian) as GitHub tables, for notes and issues."""
 
 from __future__ import annotations
 
 from ..answers import Mark
 from ..api import GradResult
 from ..explain import Explanation
+from ..hessian import HessianResult
 from ..step import Step
 from ..tape import CONST, GATE
 from .escape import markdown_code, markdown_fence, markdown_text
@@ -117,3 +118,44 @@ def answers_markdown(marks: list[Mark], step: Step | None, digits: int = DEFAULT
     from .answers import brief_lines
 
     return "\n".join(f"- {markdown_text(line)}" for line in brief_lines(marks, step, digits).splitlines())
+
+
+# ---------------------------------------------------------------------------
+# `gradcalc hessian --format markdown`
+
+
+def hessian_markdown(result: HessianResult, digits: int = DEFAULT_DIGITS) -> str:
+    """The Hessian (or its product with a direction), its checks, and its eigenvalues, as GitHub Markdown."""
+    from .hessian import agreement, notes, output_label
+
+    out = output_label(result)
+    source = result.tape.source.text.strip()
+    point = markdown_text(", ".join(f"{name} = {fmt(v, digits)}" for name, v in result.inputs.items()))
+    lines = [*markdown_fence(source), "", f"at {point}"] if "\n" in source else [f"{markdown_code(source)} at {point}"]
+    lines += ["", f"**{cell(out)} = {fmt(result.value, digits)}**", ""]
+    p = result.hvp
+    if p is None:
+        lines += ["**Hessian**, rows by reverse mode over the gradient graph", ""]
+        lines += table([f"∂²{cell(out)}/∂·∂·", *[cell(v) for v in result.variables]], "l" + "r" * len(result.variables),
+                       [[cell(a), *[fmt(x, digits) for x in row]] for a, row in zip(result.variables, result.hessian,
+                                                                                     strict=True)])
+    else:
+        lines += [f"**Hessian-vector product H·d**, d random (seed {p.seed}), instead of the matrix: {cell(p.why)}. "
+                  "H·d by forward mode over the gradient graph, dᵀH by reverse mode over it.", ""]
+        numeric = p.numeric or [None] * len(p.value)
+        symbolic = p.symbolic or [None] * len(p.value)
+        lines += table(["variable", "d", "H·d", "dᵀH (reverse)", "numeric", "SymPy"], "lrrrrr",
+                       [[cell(a), fmt(p.direction[k], digits), fmt(p.value[k], digits), fmt(p.reverse[k], digits),
+                         fmt(numeric[k], digits), fmt(symbolic[k], digits)] for k, a in enumerate(result.variables)])
+    lines += ["", "**Checks**", ""]
+    lines += table(["witness", "agrees", "largest difference"], "llr",
+                   [[cell(w.name), "✓" if w.agrees else f"≈ {cell(w.note)}" if w.note else "✗ **no**",
+                     fmt(w.largest, 3)] for w in result.witnesses()])
+    lines += [""] + [f"- {cell(n)}" for n in notes(result)] + ([""] if notes(result) else [])
+    if p is None:
+        eig = ", ".join(fmt(e, digits) for e in result.eigenvalues) or "—"
+        lines.append(f"**Eigenvalues:** {eig}: {cell(result.definiteness)}, {cell(result.meaning)}")
+    else:
+        lines.append(f"**Eigenvalues:** {cell(result.meaning)}")  # not computed, and why
+    lines += ["", f"**{cell(agreement(result))}**"]
+    return "\n".join(lines)

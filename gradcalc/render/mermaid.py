@@ -7,11 +7,16 @@ labels have no colours that survive every renderer, so they say it in words.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..api import GradResult
 from ..tape import CONST, VAR
-from .dot import GRAPH_DIGITS, drawn, edges, glyph, title, uses
+from .dot import GRAPH_DIGITS, backward_title, drawn, edges, glyph, title, uses
 from .escape import mermaid
 from .numbers import fmt
+
+if TYPE_CHECKING:  # the backward picture's library loads only when it is drawn
+    from ..backward_graph import BackwardGraph
 
 
 def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
@@ -56,6 +61,63 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
         "  classDef gate fill:#ffffff,stroke:#333333",
         "  classDef const fill:none,stroke:none,color:#777777,font-size:11px",
         "  classDef output fill:none,stroke:none,font-weight:bold",
+    ]
+    for name, members in classes.items():
+        if members:
+            lines.append(f"  class {','.join(members)} {name}")
+    if faint:
+        lines.append(f"  linkStyle {','.join(faint)} stroke:#bbbbbb")
+    return "\n".join(lines) + "\n"
+
+
+def backward_mermaid(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
+    """The gradient graph as a flowchart: gradients as hexagons, forward values as circles, one output per variable."""
+    from ..backward_graph import CONSTANT, FORWARD, GRADIENT_NODE, INPUT
+
+    out = mermaid(bg.output_label)
+    lines = [
+        "flowchart LR",
+        f"  %% {mermaid(backward_title(bg))}",
+        f"  %% hexagons: the gradient ∂{out}/∂(node) a node computes"
+        + ("; each edge: its value" if bg.values is not None else ""),
+    ]
+    classes: dict[str, list[str]] = {"input": [], "gate": [], "gradient": [], "const": [], "output": []}
+    constants = set()
+    for node in bg.nodes:
+        extra = "".join(f"<br/>{mermaid(g)}" for g in node.gradients)
+        key = f"n{node.index}"
+        if node.role == INPUT:
+            lines.append(f'  {key}(["{mermaid(node.label)}{extra}"])')
+            classes["input"].append(key)
+        elif node.role == CONSTANT:
+            constants.add(node.index)
+            lines.append(f'  {key}["{mermaid(node.label)}{extra}"]')
+            classes["const"].append(key)
+        elif node.role == GRADIENT_NODE:
+            lines.append(f'  {key}{{{{"{mermaid(node.glyph)} {mermaid(node.label)}{extra}"}}}}')
+            classes["gradient"].append(key)
+        else:
+            text = f"{node.glyph} {node.label}".strip() if node.role == FORWARD else node.glyph
+            lines.append(f'  {key}(("{mermaid(text)}{extra}"))')
+            classes["gate"].append(key)
+    for k, (label, _) in enumerate(bg.outputs):
+        lines.append(f'  d{k}["{mermaid(label)}"]')
+        classes["output"].append(f"d{k}")
+    faint = []
+    for count, (src, dst) in enumerate([*bg.edges, *((i, -1 - k) for k, (_, i) in enumerate(bg.outputs))]):
+        target = f"n{dst}" if dst >= 0 else f"d{-1 - dst}"
+        if (src in constants and dst >= 0) or bg.values is None:
+            lines.append(f"  n{src} --> {target}")
+            if src in constants:
+                faint.append(str(count))
+        else:
+            lines.append(f'  n{src} -- "{mermaid(fmt(bg.values[src], digits))}" --> {target}')
+    lines += [
+        "  classDef input fill:#eef4ff,stroke:#4a6fa5",
+        "  classDef gate fill:#ffffff,stroke:#333333",
+        "  classDef gradient fill:#fff1f0,stroke:#c62828,color:#c62828",
+        "  classDef const fill:none,stroke:none,color:#777777,font-size:11px",
+        "  classDef output fill:none,stroke:none,color:#c62828,font-weight:bold",
     ]
     for name, members in classes.items():
         if members:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -28,9 +28,6 @@ DERIVATIVE_WIDTH = 60
 # reader); --json lists every node.
 MAX_GATE_ROWS = 200
 Row = TypeVar("Row")
-
-if TYPE_CHECKING:
-    from ..hessian import HessianResult
 
 
 def safe_text(text: str, style: str = "") -> Text:
@@ -302,22 +299,3 @@ def make_console(stderr: bool = False) -> Console:
     return Console(file=stream, width=width, color_system=None, highlight=False, soft_wrap=False, markup=False,
                    emoji=False)
 
-
-def hessian_report(result: HessianResult, digits: int = DEFAULT_DIGITS, plain: bool = False) -> Group:
-    """``gradcalc hessian``'s report: the value, the matrix, what the checks said, the eigenvalues."""
-    from .words import AGREED, FAILED, NOTE, PLAIN, hessian_lines
-
-    out = result.tape.nodes[result.tape.output].label
-    table = PlainTable(box=box.ASCII2 if plain else box.SIMPLE_HEAD)
-    table.add_column(f"∂²{out}/∂·∂·", style="bold")
-    for label in result.variables:
-        table.add_column(label, justify="right", no_wrap=True)
-    for label, row in zip(result.variables, result.hessian, strict=True):
-        table.add_row(label, *[fmt(v, digits) for v in row])
-    styles = {AGREED: "green", FAILED: "bold red", NOTE: "yellow", PLAIN: ""}
-    return Group(
-        safe_text(f"{out} = {fmt(result.value, digits)}"),
-        "Hessian: rows by reverse mode over the gradient graph",
-        table,
-        *(safe_text(line, style=styles[kind]) for line, kind in hessian_lines(result, digits)),
-    )

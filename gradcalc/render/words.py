@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..api import AGREE, DISAGREE, KINK, UNDECIDED, GradResult, VariableCheck
 from ..i18n import msg, ntr, tr
-from .numbers import DEFAULT_DIGITS, fmt
-
-if TYPE_CHECKING:
-    from ..hessian import HessianResult
 
 
 def verdict(result: GradResult, v: VariableCheck) -> str:
@@ -45,28 +39,3 @@ def overall(result: GradResult) -> str:
     bad = [v.name for v in result.variables if v.status not in (AGREE, KINK, UNDECIDED)]
     return tr(msg("✗ check failed for {names}", names=", ".join(bad) or tr("the random direction")))
 
-
-# The kinds of line of :func:`hessian_lines`, which each format styles its own way.
-AGREED, FAILED, NOTE, PLAIN = "agreed", "failed", "note", "plain"
-
-
-def hessian_lines(result: HessianResult, digits: int = DEFAULT_DIGITS) -> list[tuple[str, str]]:
-    """What the Hessian's checks said, the conventions used, and what its eigenvalues mean, each with its kind."""
-    wrong = result.disagreeing()
-    witnesses = ["forward mode"]
-    if result.numeric is not None:
-        witnesses.append("central differences of the gradient")
-    if result.symbolic is not None:
-        witnesses.append("SymPy")
-    agreed = [w for w in witnesses if w.split()[0].lower() not in {x.lower() for x in wrong} and not (
-        w.startswith("central") and "numeric" in wrong)]
-    lines = [(f"{'✓' if result.symmetric else '✗'} {'symmetric' if result.symmetric else 'NOT symmetric'}; "
-              f"{', '.join(agreed)} agree" + (f"; DISAGREE: {', '.join(wrong)}" if wrong else ""),
-              FAILED if wrong else AGREED)]
-    if result.symbolic is None and result.symbolic_reason:
-        lines.append((f"SymPy check skipped: {result.symbolic_reason}", NOTE))
-    for note in result.kinks:
-        lines.append((f"non-differentiable point at {note}: central differences are not checked", NOTE))
-    eig = ", ".join(fmt(e, digits) for e in result.eigenvalues)
-    lines.append((f"eigenvalues: {eig or '—'}: {result.definiteness}, {result.meaning}", PLAIN))
-    return lines
