@@ -24,7 +24,7 @@ from gradcalc.limits import MAX_ELEMENTS, MAX_SOURCE_CHARS
 
 BIG = 10**400
 BAD_VALUES: list[tuple[str, str, Any, str, str]] = [
-    # (id, formula, values, kind, message)
+    # (id, formula, values, kind, message); a large formula or values as a function that makes them
     ("string", "x^2", {"x": "3"}, "value", "the value of 'x' is the text '3', not a number"),
     ("None", "x^2", {"x": None}, "value", "the value of 'x' is None, not a number"),
     ("bool", "x^2", {"x": True}, "value", "the value of 'x' is True, a bool, not a number"),
@@ -51,11 +51,11 @@ BAD_VALUES: list[tuple[str, str, Any, str, str]] = [
     ("NaN in an array", "sum(v)", {"v": np.array([1.0, np.inf])}, "value",
      "the value of 'v' holds a number that is not finite (nan or inf)"),
     ("string array", "sum(v)", {"v": np.array(["a", "b"])}, "value", "the value of 'v' is not an array of numbers"),
-    ("huge list", "sum(v)", {"v": [1.0] * (MAX_ELEMENTS + 1)}, "limit",
+    ("huge list", "sum(v)", lambda: {"v": [1.0] * (MAX_ELEMENTS + 1)}, "limit",
      f"the value of 'v' has more than {MAX_ELEMENTS:,} elements"),
-    ("huge matrix", "sum(W)", {"W": [[1.0] * 1001] * 1000}, "limit",
+    ("huge matrix", "sum(W)", lambda: {"W": [[1.0] * 1001] * 1000}, "limit",
      f"the value of 'W' has more than {MAX_ELEMENTS:,} elements"),
-    ("huge array", "sum(v)", {"v": np.zeros(MAX_ELEMENTS + 1)}, "limit",
+    ("huge array", "sum(v)", lambda: {"v": np.zeros(MAX_ELEMENTS + 1)}, "limit",
      f"the value of 'v' has more than {MAX_ELEMENTS:,} elements"),
     ("not a name", "x^2", {"x": 1, "1x": 2}, "value", "'1x' is not a variable name"),
     ("name not text", "x^2", {"x": 1, 3: 2}, "value", "3 is an int, not a variable name"),
@@ -65,7 +65,7 @@ BAD_VALUES: list[tuple[str, str, Any, str, str]] = [
     ("values a number", "x^2", 5, "value", "the values are an int, not a mapping of names to values"),
     ("formula a number", 5, {}, "usage", "the formula is 'int', not text"),
     ("formula None", None, {}, "usage", "the formula is 'NoneType', not text"),
-    ("formula too long", "x" * (MAX_SOURCE_CHARS + 1), {}, "limit",
+    ("formula too long", lambda: "x" * (MAX_SOURCE_CHARS + 1), {}, "limit",
      f"the formula is {MAX_SOURCE_CHARS + 1:,} characters, more than the limit of {MAX_SOURCE_CHARS:,}"),
     ("bad syntax", "(x+", {"x": 1}, "syntax", ""),
 ]
@@ -74,6 +74,10 @@ BAD_VALUES: list[tuple[str, str, Any, str, str]] = [
 @pytest.mark.parametrize(("formula", "values", "kind", "message"), [b[1:] for b in BAD_VALUES],
                          ids=[b[0] for b in BAD_VALUES])
 def test_bad_input_is_a_gradcalc_error(formula: Any, values: Any, kind: str, message: str) -> None:
+    # The large inputs are made here, not when the tests are collected: the process that forks
+    # the children whose memory test_bench_smoke measures must not hold 20 MB of them.
+    formula = formula() if callable(formula) else formula
+    values = values() if callable(values) else values
     with pytest.raises(GradcalcError) as caught:
         gradcalc.gradient(formula, values)
     err = caught.value
