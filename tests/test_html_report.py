@@ -236,3 +236,14 @@ def test_a_hessian_vector_product_report() -> None:
     assert ('<td class="name">v[0]</td><td class="num">-0.9</td><td class="num value">-1.8</td>'
             '<td class="num">-1.8</td>') in page
     assert "✓ H·d = dᵀH (symmetric along d)" in page
+
+
+def test_a_run_without_values_has_no_page() -> None:
+    run = cli("grad", "x*y", "x=1", "--format", "html")
+    assert run.exit_code == 2 and run.stdout == ""
+    assert run.stderr.startswith("error: --format html: every variable needs a value, and this run is without a "
+                                 "value for y")
+    run = cli("grad", "sin(x^2)", "--expect-grad", "x=cos(x^2)*x*2", "--format", "html")
+    assert run.exit_code == 2 and "judges formula answers without values" in run.stderr
+    many = cli("check", str(SAMPLES), "--format", "html")
+    assert many.exit_code == 2 and "--format html reports one answer file, without --key" in many.stderr

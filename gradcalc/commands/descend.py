@@ -135,6 +135,7 @@ def descend(
         from ..render.plot import loss_picture
 
         write_file(plot, loss_picture(plot_kind, result.history or [result.initial_loss], unit(result)), as_json)
+    defaulted = (steps is None) if data is None else (epochs is None)  # said in the report
     with report_to(output_file, as_json):
         if as_json:
             from ..render.descent import descend_doc
@@ -143,10 +144,9 @@ def descend(
         elif output_format == "html":
             from ..display import html_page
 
-            defaulted = (steps is None) if data is None else (epochs is None)
             typer.echo(html_page(result, digits, defaulted=defaulted), nl=False)
         else:
-            _print(result, digits, plot, color, defaulted=(steps is None) if data is None else (epochs is None))
+            _print(result, digits, plot, color, defaulted=defaulted)
     raise typer.Exit(EXIT_DISAGREE if result.diverged else EXIT_OK)
 
 

@@ -291,8 +291,8 @@ def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str 
     if marks is None:
         return
     if output_format == "html":
-        raise GradcalcError("--format html: every variable needs a value, and this run has formula answers without",
-                            kind="usage", hint="give every variable a value, or drop --format html")
+        raise GradcalcError("--format html: every variable needs a value, and this run judges formula answers "
+                            "without values", kind="usage", hint="give every variable a value, or drop --format html")
     from ..render.answers import answers_doc, formula_report
 
     code = EXIT_OK if all(m.ok for m in marks) else EXIT_DISAGREE
@@ -315,7 +315,6 @@ def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str 
         else:
             console_for(color).print(formula_report(marks, plain=not sys.stdout.isatty()))
     raise typer.Exit(code)
-
 
 
 def _write_up(result: "GradResult", output_format: str, digits: int, explanation: "Explanation | None",
