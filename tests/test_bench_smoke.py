@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -179,7 +180,10 @@ def test_peak_memory_is_measured_per_run() -> None:
     small = measure.run([sys.executable, "-c", "pass"])
     assert big.returncode == small.returncode == 0
     assert big.peak_mb > 200
-    assert small.peak_mb < 100  # not the largest child so far, as RUSAGE_CHILDREN would say
+    # Not the largest child so far, as RUSAGE_CHILDREN would say.  Linux counts the parent's peak into a
+    # child's when it execs, so the bound is over this process's own (the whole suite's pytest is ~95 MB).
+    parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * measure._RSS_UNIT / 1e6
+    assert small.peak_mb < max(100, parent_mb + 50) < big.peak_mb
 
 
 def test_run_reports_exit_code_and_output(tmp_path: Path) -> None:
