@@ -16,7 +16,7 @@ import importlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -47,6 +47,14 @@ class _LazyGroup(TyperGroup):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         # --lang is every command's: taken off here, before the command's own options are parsed.
         return super().parse_args(ctx, take_language(args))
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:  # the language is the run's: a caller in the same process (the Python API) gets English again
+            from .i18n import set_language
+
+            set_language("en")
 
     def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
