@@ -82,6 +82,8 @@ app = typer.Typer(
     name="gradcalc",
     help="A gradient calculator: formula → computational graph → forward and backward passes, "
     "every gradient cross-checked against SymPy, forward mode and central differences.",
+    epilog="Every command takes --lang en|ko (default: the locale's language, LANG=ko_KR.UTF-8 for Korean); "
+    "JSON is the same in every language.",
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
