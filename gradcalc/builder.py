@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import GradcalcError, Span, closest
+from .i18n import msg
 from .ops import BINARY_OPS, CALLS, CONSTANTS, FUNCTIONS, OPS, Op, call_op, calls_text, index_op
 from .parser import Assign, ExprStmt, Instr, Program
 from .tape import CONST, GATE, VAR, Node, Tape
@@ -317,7 +318,8 @@ class _Builder:
         if func not in CALLS:
             known = [*CALLS, *self.env]
             hint = _did_you_mean(func, known) or f"functions are: {', '.join(sorted(CALLS))}"
-            raise GradcalcError(f"unknown function {func!r}", kind="name", span=name_span, hint=hint)
+            raise GradcalcError(msg("unknown function {name}", name=repr(func)), kind="name", span=name_span,
+                                hint=hint)
         op = call_op(func, n)
         if op is None:
             first = CALLS[func][0]

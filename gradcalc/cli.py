@@ -16,7 +16,7 @@ import importlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -48,6 +48,14 @@ class _LazyGroup(TyperGroup):
         # --lang is every command's: taken off here, before the command's own options are parsed.
         return super().parse_args(ctx, take_language(args))
 
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:  # the language is the run's: a caller in the same process (the Python API) gets English again
+            from .i18n import set_language
+
+            set_language("en")
+
     def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
@@ -74,6 +82,8 @@ app = typer.Typer(
     name="gradcalc",
     help="A gradient calculator: formula → computational graph → forward and backward passes, "
     "every gradient cross-checked against SymPy, forward mode and central differences.",
+    epilog="Every command takes --lang en|ko (default: the locale's language, LANG=ko_KR.UTF-8 for Korean); "
+    "JSON is the same in every language.",
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,

@@ -110,9 +110,22 @@ def terms(root: Expr) -> int:
     return size[id(root)]
 
 
+def at_most(root: Expr, limit: int) -> bool:
+    """Whether ``root`` written out has at most ``limit`` terms: counted one by one, stopping past the limit,
+    so the question costs at most ``limit`` steps however large the formula is."""
+    count = 0
+    stack = [root]
+    while stack:
+        count += 1
+        if count > limit:
+            return False
+        stack.extend(children(stack.pop()))
+    return True
+
+
 def written(root: Expr | None, limit: int = MAX_FORMULA_TERMS) -> str | None:
     """``root`` in gradcalc's syntax, or None when it has more than ``limit`` terms written out."""
-    if root is None or terms(root) > limit:
+    if root is None or not at_most(root, limit):
         return None
     return to_string(root, TEXT)
 

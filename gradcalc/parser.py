@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import GradcalcError, Source, Span
+from .i18n import msg
 
 if TYPE_CHECKING:
     from .tree import Expr
@@ -280,7 +281,7 @@ def _unicode_token(ch: str, start: int, end: int) -> Token:
         else:
             hint = "formulas use numbers, names, + - * / ^, parentheses and function calls"
     shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
-    return _raise(f"unexpected character {shown!r}", (start, end), hint)
+    return _raise(msg("unexpected character {char}", char=repr(shown)), (start, end), hint)
 
 
 def _explain_unicode(ch: str) -> str:
@@ -388,9 +389,9 @@ def _empty_call(name: Token, closer: Token) -> None:
 
 def _describe(tok: Token) -> str:
     if tok.kind == "eof":
-        return "the end of the formula"
+        return msg("the end of the formula")
     if tok.kind == "nl":
-        return "the end of the line"
+        return msg("the end of the line")
     return repr(tok.text)
 
 
@@ -610,16 +611,20 @@ class _Parser:
             if frame[2] in ("paren", "list") and prev == frame[3]:
                 opener = self.token(frame[3])
                 raise GradcalcError(
-                    f"empty {opener.text}{tok.text}",
+                    msg("empty {brackets}", brackets=opener.text + tok.text),
                     kind="syntax",
                     span=(opener.start, tok.end),
-                    hint="put an expression inside",
+                    hint=msg("put an expression inside"),
                 )
-        where = f" after {self.texts[prev]!r}" if prev is not None and self.kinds[prev] != "nl" else ""
-        hint = "a value is a number, a name, a call such as exp(x), or an expression in parentheses"
+        hint = msg("a value is a number, a name, a call such as exp(x), or an expression in parentheses")
         if tok.kind == "op" and tok.text == "=":
-            hint = "assignments look like 'name = expression', one per line or separated by ';'"
-        raise GradcalcError(f"expected a value{where}, found {_describe(tok)}", kind="syntax", span=tok.span, hint=hint)
+            hint = msg("assignments look like 'name = expression', one per line or separated by ';'")
+        found = _describe(tok)
+        if prev is not None and self.kinds[prev] != "nl":
+            message = msg("expected a value after {prev}, found {found}", prev=repr(self.texts[prev]), found=found)
+        else:
+            message = msg("expected a value, found {found}", found=found)
+        raise GradcalcError(message, kind="syntax", span=tok.span, hint=hint)
 
     def _expected_operator(self, pos: int, prev: int | None, last_index: int) -> None:
         tok = self.token(pos)
@@ -629,37 +634,37 @@ class _Parser:
         for word, span in ((last_name or "", last_span), (tok.text, tok.span)):
             if keyword.iskeyword(word):  # `import os`, `c for c in x`, `a if b else c`
                 raise GradcalcError(
-                    f"{word!r} is Python, not part of a formula",
+                    msg("{word} is Python, not part of a formula", word=repr(word)),
                     kind="syntax",
                     span=span,
-                    hint="formulas are arithmetic: numbers, names, + - * / ^ and calls such as exp(x); "
-                    "there are no statements, imports, loops or conditions",
+                    hint=msg("formulas are arithmetic: numbers, names, + - * / ^ and calls such as exp(x); "
+                             "there are no statements, imports, loops or conditions"),
                 )
         if tok.kind in ("num", "name") or (tok.kind == "op" and tok.text == "("):
             if last_name is not None and tok.text == "(":
                 raise GradcalcError(
-                    f"{last_name!r} is not a function",
+                    msg("{name} is not a function", name=repr(last_name)),
                     kind="syntax",
                     span=(start, tok.end),
-                    hint=f"to multiply, write {last_name}*(...)",
+                    hint=msg("to multiply, write {name}*(...)", name=last_name),
                 )
             from .ops import FUNCTIONS
 
             if last_name in FUNCTIONS and tok.text != "(":  # sin x
                 raise GradcalcError(
-                    f"{last_name} needs parentheses around its argument",
+                    msg("{name} needs parentheses around its argument", name=last_name),
                     kind="syntax",
                     span=(start, tok.end),
-                    hint=f"write {last_name}({tok.text})",
+                    hint=msg("write {call}", call=f"{last_name}({tok.text})"),
                 )
             left = self.source.text[start:end]
             if len(left) > 20:
                 left = "…"
             raise GradcalcError(
-                f"missing operator before {tok.text!r}",
+                msg("missing operator before {token}", token=repr(tok.text)),
                 kind="syntax",
                 span=tok.span,
-                hint=f"there is no implicit multiplication: write {left}*{tok.text}",
+                hint=msg("there is no implicit multiplication: write {product}", product=f"{left}*{tok.text}"),
             )
         if tok.kind == "op" and tok.text == "=":
             raise GradcalcError(

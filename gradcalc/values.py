@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import GradcalcError, Source, closest
 from .grammar import NUMBER_RE
+from .i18n import msg
 from .limits import MAX_ELEMENTS, SUGGEST_MAX_WARNINGS
 from .ops import CONSTANTS, FUNCTIONS
 from .tape import Tape
@@ -175,17 +176,20 @@ def resolve_inputs(tape: Tape, given: Mapping[str, Any]) -> tuple[dict[str, Any]
     if missing:
         first = tape.nodes[tape.variables[missing[0]]]
         listed = ", ".join(missing)
-        hint = f"add {' '.join(f'{n}=...' for n in missing)} after the formula"
+        wanted = " ".join(f"{n}=..." for n in missing)
+        hint = msg("add {values} after the formula", values=wanted)
         unused = [n for n in given if n not in tape.variables]
         given_near = closest(missing[0], unused) if unused else None
         # One- and two-letter names are near every short function name (x and T): no guess.
         near = closest(missing[0], list(FUNCTIONS)) if len(missing[0]) >= 3 else None
         if given_near:
-            hint += f"; a value was given for {given_near!r}: is one of them misspelt?"
+            hint = msg("add {values} after the formula; a value was given for {near}: is one of them misspelt?",
+                       values=wanted, near=repr(given_near))
         elif near and len(missing) == 1:
-            hint += f"; or did you mean the function {near}(...)?"
+            hint = msg("add {values} after the formula; or did you mean the function {near}(...)?", values=wanted,
+                       near=near)
         raise GradcalcError(
-            f"no value for {listed}",
+            msg("no value for {names}", names=listed),
             kind="value",
             span=first.span,
             hint=hint,

@@ -287,6 +287,7 @@ def test_transcript(command: str, expected: str, exit_code: int, page: str, tmp_
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
     env["NO_COLOR"] = "1"
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env["LANGUAGE"] = "en"  # the transcripts are in English, whatever the locale
     proc = subprocess.run(
         ["bash", "-c", command],
         cwd=tmp_path,

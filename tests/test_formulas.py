@@ -202,3 +202,26 @@ def test_trace_with_some_values_substitutes_them() -> None:
     doc = cli("trace", "(x+y)*z", "x=-2", "--json").json()
     assert doc["inputs"] == {"x": -2.0, "y": "y", "z": "z"}
     assert {r["label"]: r["adjoint"] for r in doc["rows"]}["z"] == "y - 2"
+
+
+@pytest.mark.parametrize("shape", ["sum", "chain"])
+def test_work_without_values_grows_with_the_formula_not_faster(shape: str) -> None:
+    """Twice the formula, at most ~2.5× the memory: measured by allocation, never by time."""
+    import tracemalloc
+
+    def formula(n: int) -> str:
+        if shape == "sum":
+            return " + ".join(f"sin(x{k})*y{k}" for k in range(n))
+        return "x" + "".join(f"*c{k} + {k}" for k in range(n))  # every gradient a product down the chain
+
+    def peak(n: int) -> int:
+        text = formula(n)
+        tracemalloc.start()
+        try:
+            formula_gradient(text, symbolic=False)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(150), peak(300)
+    assert large <= 2.5 * small, (small, large)

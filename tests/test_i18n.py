@@ -74,7 +74,7 @@ def test_a_message_keeps_its_english_for_json_and_says_itself_in_korean() -> Non
     assert str(m) == "no value for y, z"
     try:
         set_language("ko")
-        assert tr(m) == "y, z의 값이 없다"
+        assert tr(m) == "y, z의 값이 없습니다"
         assert str(m) == "no value for y, z"
     finally:
         set_language("en")
@@ -87,3 +87,13 @@ def test_the_catalogs_are_complete_and_compiled() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "catalogs.py"), "--check"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_syntax_errors_in_korean_keep_the_english_in_json() -> None:
+    run = cli("grad", "2x", "x=1", "--lang", "ko")
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[0] == "오류: 'x' 앞에 연산자가 없습니다"
+    assert run.stderr.splitlines()[-1] == "도움말: 곱셈 기호는 생략할 수 없습니다: 2*x로 쓰세요"
+    doc = cli("grad", "2x", "x=1", "--lang", "ko", "--json").json()
+    assert doc["error"]["message"] == "missing operator before 'x'"
+    assert doc["error"]["hint"] == "there is no implicit multiplication: write 2*x"

@@ -42,7 +42,8 @@ def formula_report(result: FormulaGradient, plain: bool = False) -> Group:
     from rich.console import Group
     from rich.text import Text
 
-    from .table import PlainTable, safe_text, tr_pattern
+    from .patterns import tr_pattern
+    from .table import PlainTable, safe_text
 
     boxed = box.ASCII2 if plain else box.SIMPLE_HEAD
     out = result.output_label

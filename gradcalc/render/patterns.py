@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..i18n import msg, tr
 from ..tape import CONST, GATE, VAR, Tape
 
 
@@ -25,4 +26,15 @@ def pattern(tape: Tape, i: int, uses: list[int]) -> str:
         parts.append("constant")
     if uses[i] > 1 and node.kind != CONST:
         parts.append(f"used {uses[i]}×: gradients sum")
+    return "; ".join(parts)
+
+
+def tr_pattern(text: str) -> str:
+    """A pattern (``add distributes; used 2×: gradients sum``) in the user's language, part by part."""
+    parts = []
+    for part in text.split("; "):
+        if part.startswith("used ") and part.endswith("×: gradients sum"):
+            parts.append(tr(msg("used {n}×: gradients sum", n=part[5:-len("×: gradients sum")])))
+        else:
+            parts.append(tr(part))
     return "; ".join(parts)

@@ -18,7 +18,7 @@ from ..tape import CONST, GATE
 from .escape import terminal
 from .fit import Block, Fitted, cell_text
 from .numbers import DEFAULT_DIGITS, fmt
-from .patterns import fanout, pattern
+from .patterns import fanout, pattern, tr_pattern
 from .words import kink_notes, overall, verdict
 
 VERDICT_STYLE = {"✓": "green", "≈": "yellow", "✗": "bold red", "?": "bold red"}  # by the verdict's first sign
@@ -94,17 +94,6 @@ def gate_rows(result: GradResult, digits: int = DEFAULT_DIGITS) -> list[GateRow 
         rows.append(GateRow(node.label, gate, fmt(result.values[i], digits), upstream, local_cell, down_cell,
                             tr_pattern(pattern(tape, i, uses))))
     return rows
-
-
-def tr_pattern(text: str) -> str:
-    """A pattern (``add distributes; used 2×: gradients sum``) in the user's language, part by part."""
-    parts = []
-    for part in text.split("; "):
-        if part.startswith("used ") and part.endswith("×: gradients sum"):
-            parts.append(tr(msg("used {n}×: gradients sum", n=part[5:-len("×: gradients sum")])))
-        else:
-            parts.append(tr(part))
-    return "; ".join(parts)
 
 
 def gate_table(result: GradResult, digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
