@@ -158,7 +158,10 @@ def test_the_child_holds_only_its_pipes_and_has_its_own_cpu_limit() -> None:
     try:
 
         def settled() -> dict[int, str] | None:
-            fds = {int(fd): os.readlink(f"/proc/{job.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{job.pid}/fd")}
+            try:
+                fds = {int(fd): os.readlink(f"/proc/{job.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{job.pid}/fd")}
+            except FileNotFoundError:  # an inherited file closed between listing and reading: not settled yet
+                return None
             done = len(fds) == 5 and all(fds.get(k) == os.devnull for k in (0, 1, 2))
             return fds if done else None  # stdin, stdout, stderr on /dev/null; its results; the lifeline
 
