@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import Answer, Kind, Mark, Tolerance, rounded_like, within
 from .explain import PATH_COUNT_CAP, Factor, Path, path_counts, paths_to
+from .i18n import msg
 
 if TYPE_CHECKING:
     from .api import GradResult
@@ -174,16 +175,17 @@ def diagnose(result: GradResult, mark: Mark, tolerance: Tolerance) -> str | None
 
     unit = 2 * bound  # one unit in the last digit given
     if abs(true) > unit and within(claimed, -true, bound):
-        return "the sign is flipped"
+        return msg("the sign is flipped")
     structural = _chain_slip(result, mark, near)
     if structural:
         return structural
     if tolerance.by_digits and abs(claimed - true) < unit and _same_size(claimed, true):
         fewer = _fewer_digits(mark.number, true)
-        return f"{ROUNDED}: {fewer}{_short(true)} rounds to {rounded_like(mark.number, true)}"
+        return msg("rounded wrong: {fewer}{true} rounds to {rounded}", fewer=fewer, true=_short(true),
+                   rounded=rounded_like(mark.number, true))
     if tolerance.by_digits and abs(true) > unit and abs(claimed + true) < unit and _same_size(-claimed, true):
-        return (f"the sign is flipped, and then rounded wrong: {_short(-true)} rounds to "
-                f"{rounded_like(mark.number, -true)}")
+        return msg("the sign is flipped, and then rounded wrong: {true} rounds to {rounded}", true=_short(-true),
+                   rounded=rounded_like(mark.number, -true))
     return _gate_value_slip(result, mark, near) or _factor_slip(true, bound, near)
 
 
@@ -213,7 +215,8 @@ def _gate_value_slip(result: GradResult, mark: Mark, near: Any) -> str | None:
             formula = local_formula(node.op, [tape.nodes[j].label for j in node.args], node.label, k)
             local = f" {formula} = {_short(factor.value)}" if formula else f" {_short(factor.value)}"
             gate = f"{node.label} = {tape.gate_text(i)}"
-            return f"this is the value of {gate}, {_short(value)}, not its local gradient{local}"
+            return msg("this is the value of {gate}, {value}, not its local gradient{local}", gate=gate,
+                       value=_short(value), local=local)
     return None
 
 
@@ -221,9 +224,14 @@ def _fewer_digits(answer: Answer, true: float) -> str:
     """"right to 1 decimal, but " when the answer is right to fewer digits than it gives."""
     for fewer in range(answer.decimals - 1, -1, -1):
         if within(answer.value, true, float(Decimal(5).scaleb(-fewer - 1)) * (10.0 ** _exponent(answer))):
-            what = (f"{fewer + 1} significant digit{'s' * (fewer != 0)}" if answer.scientific
-                    else f"{fewer} decimal{'s' * (fewer != 1)}" if fewer else "the units digit")
-            return f"right to {what}, but "
+            # Messages, not text: the words stay English in JSON and are said in the user's language on screen.
+            if answer.scientific:
+                what = msg("{n} significant digit", n=1) if fewer == 0 else msg("{n} significant digits", n=fewer + 1)
+            elif fewer:
+                what = msg("{n} decimal", n=1) if fewer == 1 else msg("{n} decimals", n=fewer)
+            else:
+                what = msg("the units digit")
+            return msg("right to {what}, but ", what=what)
     return ""
 
 
@@ -238,33 +246,38 @@ def _chain_slip(result: GradResult, mark: Mark, near: Any) -> str | None:
             for path in chain.paths:
                 if near(path.product):
                     via = chain.label(path.factors[-1].top) if path.factors else chain.target
-                    return (f"this is only the path through {via}: {chain.target} reaches "
-                            f"{chain.output} along {chain.paths_in_words} paths, and their gradients add up")
+                    return msg("this is only the path through {via}: {target} reaches {output} along {paths} paths, "
+                               "and their gradients add up", via=via, target=chain.target, output=chain.output,
+                               paths=chain.paths_in_words)
         elif len(chain.paths) == 1:
             factors = chain.paths[0].factors
             for k in range(1, len(factors)):
                 if near(math.prod(f.value for f in factors[k:])):
                     top = chain.label(factors[k].top)
                     upstream = _short(float(result.backprop.grads[factors[k].top]))
-                    return (f"this is ∂{top}/∂{chain.target} alone: the upstream gradient "
-                            f"∂{chain.output}/∂{top} = {upstream} was not multiplied in")
+                    return msg("this is ∂{top}/∂{target} alone: the upstream gradient ∂{output}/∂{top} = {upstream} "
+                               "was not multiplied in", top=top, target=chain.target, output=chain.output,
+                               upstream=upstream)
             for k in range(len(factors) - 1, 0, -1):
                 if near(math.prod(f.value for f in factors[:k])):
                     stop = chain.label(factors[k].top)
-                    return (f"this is ∂{chain.output}/∂{stop}, the upstream gradient at {stop}: the chain stops "
-                            f"there; multiply on by the local gradients below it, down to {chain.target}")
+                    return msg("this is ∂{output}/∂{stop}, the upstream gradient at {stop}: the chain stops there; "
+                               "multiply on by the local gradients below it, down to {target}", output=chain.output,
+                               stop=stop, target=chain.target)
     target = result.tape.nodes[mark.node]
     own = result.values[mark.node]
     if mark.what in (Kind.GRAD, Kind.UPSTREAM) and isinstance(own, float) and near(own):
         consumers = [n for n in result.tape.nodes if mark.node in n.args]
         swap = any(n.op is not None and n.op.name == "mul" for n in consumers)
-        return (f"this is the value of {target.label}, not its gradient"
-                + ("; a mul gate hands each input the *other* input's value times the upstream gradient"
-                   if swap else ""))
+        if swap:
+            return msg("this is the value of {node}, not its gradient; a mul gate hands each input the *other* "
+                       "input's value times the upstream gradient", node=target.label)
+        return msg("this is the value of {node}, not its gradient", node=target.label)
     if mark.what == Kind.GRAD:
         for v in result.variables:
             if v.name != mark.name and isinstance(v.gradient, float) and near(v.gradient):
-                return f"this is ∂{result.output_label}/∂{v.name}: {mark.name} and {v.name} mixed up?"
+                return msg("this is ∂{output}/∂{other}: {name} and {other} mixed up?", output=result.output_label,
+                           other=v.name, name=mark.name)
     return None
 
 
@@ -273,11 +286,13 @@ def _factor_slip(true: float, bound: float, near: Any) -> str | None:
         return None
     for sign in (1.0, -1.0):
         for k in _FACTORS:
-            flipped = ", and the sign is flipped" if sign < 0 else ""
+            flipped = msg(", and the sign is flipped") if sign < 0 else ""
             if near(sign * k * true):
-                return f"off by a factor of {k:g}: the answer is {k:g}× the true value{flipped}"
+                return msg("off by a factor of {k}: the answer is {k}× the true value{flipped}", k=f"{k:g}",
+                           flipped=flipped)
             if near(sign * true / k):
-                return f"off by a factor of {k:g}: the answer is 1/{k:g} of the true value{flipped}"
+                return msg("off by a factor of {k}: the answer is 1/{k} of the true value{flipped}", k=f"{k:g}",
+                           flipped=flipped)
     return None
 
 

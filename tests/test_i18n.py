@@ -97,3 +97,13 @@ def test_syntax_errors_in_korean_keep_the_english_in_json() -> None:
     doc = cli("grad", "2x", "x=1", "--lang", "ko", "--json").json()
     assert doc["error"]["message"] == "missing operator before 'x'"
     assert doc["error"]["hint"] == "there is no implicit multiplication: write 2*x"
+
+
+def test_homework_verdicts_and_diagnoses_in_korean() -> None:
+    run = cli("grad", *EX3, "--expect-grad", "x=4", "--no-symbolic", "--lang", "ko")
+    assert run.exit_code == 1
+    assert "✗ ∂f/∂x: 답은 4, 참값은 -4 (부호가 뒤집혔습니다)" in run.stdout
+    assert "f에서 x까지 내려가는 경로 하나를 따른 연쇄법칙:" in run.stdout
+    assert "✗ 답 1개 중 0개 맞음; 틀림: ∂f/∂x" in run.stdout
+    doc = cli("grad", *EX3, "--expect-grad", "x=4", "--no-symbolic", "--lang", "ko", "--json").json()
+    assert doc["answers"][0]["reason"] == "the sign is flipped"

@@ -13,6 +13,7 @@ from ..answerfile import FileReport, ProblemReport, Status
 from ..answers import Mark
 from ..diagnose import Chain
 from ..explain import Path
+from ..i18n import msg, ntr, tr
 from ..points import worth_text
 from ..step import Step
 from .fit import Fitted
@@ -54,12 +55,12 @@ def shown_answer(mark: Mark) -> str:
 
 def formula_table(marks: list[Mark], boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per formula answer: what, the formula as typed, ✓ or ✗, how it was judged, and why it is wrong."""
-    table = PlainTable(title="Your formula answers, judged as functions", box=boxed, title_justify="left")
-    table.add_column("answer", style="bold")
-    table.add_column("yours")
+    table = PlainTable(title=tr("Your formula answers, judged as functions"), box=boxed, title_justify="left")
+    table.add_column(tr("answer"), style="bold")
+    table.add_column(tr("yours"))
     table.add_column("")
-    table.add_column("judged", max_width=MAX_NOTE_WIDTH)
-    table.add_column("diagnosis", max_width=MAX_DIAGNOSIS_WIDTH)
+    table.add_column(tr("judged"), max_width=MAX_NOTE_WIDTH)
+    table.add_column(tr("diagnosis"), max_width=MAX_DIAGNOSIS_WIDTH)
     for mark in marks:
         table.add_row(mark.label, safe_text(shown_answer(mark)), RIGHT if mark.ok else WRONG,
                       safe_text(mark.formula.note), safe_text(mark.reason or ""))
@@ -68,7 +69,7 @@ def formula_table(marks: list[Mark], boxed: box.Box = box.SIMPLE_HEAD) -> Table:
 
 def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Box = box.SIMPLE_HEAD) -> Table:
     """One row per answer: what, the answer as typed, the true value, the tolerance, ✓ or ✗, and why."""
-    table = PlainTable(title="Your answers, judged to the digits given", box=boxed, title_justify="left")
+    table = PlainTable(title=tr("Your answers, judged to the digits given"), box=boxed, title_justify="left")
     _answer_columns(table)
     for mark in marks:
         table.add_row(*answer_cells(mark, digits))
@@ -76,12 +77,12 @@ def answers_table(marks: list[Mark], digits: int = DEFAULT_DIGITS, boxed: box.Bo
 
 
 def _answer_columns(table: Table) -> None:
-    table.add_column("answer", style="bold")
-    table.add_column("yours", justify="right")
-    table.add_column("true value", justify="right")
-    table.add_column("judged to")
+    table.add_column(tr("answer"), style="bold")
+    table.add_column(tr("yours"), justify="right")
+    table.add_column(tr("true value"), justify="right")
+    table.add_column(tr("judged to"))
     table.add_column("")
-    table.add_column("why")
+    table.add_column(tr("why"))
 
 
 def answer_texts(mark: Mark, digits: int) -> list[str]:
@@ -96,7 +97,7 @@ def answer_texts(mark: Mark, digits: int) -> list[str]:
         fmt(mark.true, _true_digits(mark, digits)),
         _judged(mark),
         "✓" if mark.ok else "✗",
-        mark.reason or ("" if mark.ok else "see below" if mark.chain else ""),
+        tr(mark.reason) if mark.reason else ("" if mark.ok else tr("see below") if mark.chain else ""),
     ]
 
 
@@ -121,8 +122,9 @@ def explanation_lines(marks: list[Mark], digits: int = DEFAULT_DIGITS, prefix: s
     for mark in marks:
         if mark.ok or mark.chain is None:
             continue
-        lines = [f"{prefix}✗ {mark.label}: you gave {mark.answer.text}, the true value is "
-                 f"{fmt(mark.true, _true_digits(mark, digits))}" + (f" ({mark.reason})" if mark.reason else "")]
+        gave = tr(msg("{label}: you gave {answer}, the true value is {true}", label=mark.label,
+                      answer=mark.answer.text, true=fmt(mark.true, _true_digits(mark, digits))))
+        lines = [f"{prefix}✗ {gave}" + (f" ({tr(mark.reason)})" if mark.reason else "")]
         if mark.chain.where:
             lines.append(f"  where: {mark.chain.where}")
         lines += chain_lines(mark.chain, digits)
@@ -134,34 +136,37 @@ def chain_lines(chain: Chain, digits: int = DEFAULT_DIGITS) -> list[str]:
     """The chain rule in text: each path's product of local gradients, and their sum."""
     out, target = chain.output, chain.target
     if chain.note:
-        return [f"  the chain rule: {chain.note}"]
+        return ["  " + tr(msg("the chain rule: {note}", note=tr(chain.note)))]
     if chain.total_paths == 0:
-        return [f"  {target} does not reach {out}: the gradient is 0"]
+        return ["  " + tr(msg("{target} does not reach {out}: the gradient is 0", target=target, out=out))]
     if chain.total_paths == 1 and chain.paths:
         path = chain.paths[0]
         if not path.factors:
             return [f"  ∂{out}/∂{out} = 1"]
         if len(path.factors) == 1:
-            return [f"  the chain rule has one factor here: {out}'s own local gradient "
-                    f"∂{out}/∂{target} = {fmt(path.product, digits)}"]
+            return ["  " + tr(msg("the chain rule has one factor here: {out}'s own local gradient "
+                                  "∂{out}/∂{target} = {value}", out=out, target=target,
+                                  value=fmt(path.product, digits)))]
         names, values = _factor_texts(chain, path, digits)
         lead = f"    ∂{out}/∂{target} = "
         pad = " " * (len(lead) - 2)
-        return [f"  the chain rule along the one path from {out} down to {target}:", lead + names,
+        along = tr(msg("the chain rule along the one path from {out} down to {target}:", out=out, target=target))
+        return [f"  {along}", lead + names,
                 f"{pad}= {values}", f"{pad}= {fmt(path.product, digits)}"]
-    lines = [f"  the chain rule: {target} reaches {out} along {chain.paths_in_words} paths; "
-             "each path multiplies its local gradients, and the paths add up:"]
+    lines = ["  " + tr(msg("the chain rule: {target} reaches {out} along {paths} paths; each path multiplies its "
+                           "local gradients, and the paths add up:", target=target, out=out,
+                           paths=chain.paths_in_words))]
     total = 0.0
     for k, path in enumerate(chain.paths, 1):
         names, values = _factor_texts(chain, path, digits)
         total += path.product
-        lines.append(f"    path {k}: {names} = {values} = {fmt(path.product, digits)}")
+        lines.append("    " + tr(msg("path {k}", k=k)) + f": {names} = {values} = {fmt(path.product, digits)}")
     if chain.total_paths > len(chain.paths):
-        more = f"{chain.total_paths - len(chain.paths):,}" if chain.exact else "very many"
-        lines.append(f"    … and {more} more paths (the gate table shows every "
-                     "upstream gradient)")
+        more = f"{chain.total_paths - len(chain.paths):,}" if chain.exact else tr("very many")
+        lines.append("    " + tr(msg("… and {more} more paths (the gate table shows every upstream gradient)",
+                                     more=more)))
     else:
-        lines.append(f"    sum: ∂{out}/∂{target} = {fmt(total, digits)}")
+        lines.append("    " + tr("sum") + f": ∂{out}/∂{target} = {fmt(total, digits)}")
     return lines
 
 
@@ -193,9 +198,11 @@ def step_table(step: Step, output: str, digits: int = DEFAULT_DIGITS, boxed: box
 def answers_summary(marks: list[Mark]) -> Text:
     right = sum(m.ok for m in marks)
     if right == len(marks):
-        return Text(f"✓ all {len(marks)} answer{'s' * (len(marks) != 1)} right", style="bold green")
+        return Text(ntr("✓ all {n} answer right", "✓ all {n} answers right", len(marks)).format(n=len(marks)),
+                    style="bold green")
     wrong = ", ".join(m.label for m in marks if not m.ok)
-    return safe_text(f"✗ {right} of {len(marks)} answers right; wrong: {wrong}", style="bold red")
+    return safe_text(tr(msg("✗ {right} of {n} answers right; wrong: {wrong}", right=right, n=len(marks),
+                            wrong=wrong)), style="bold red")
 
 
 def homework_report(
@@ -231,8 +238,9 @@ def brief_lines(marks: list[Mark], step: Step | None, digits: int = DEFAULT_DIGI
             why = f"; {m.reason}" if m.reason else ""
             lines.append(f"{verdict} {m.label}: {shown_answer(m)}; {m.formula.note}{why}")
             continue
-        why = f": {m.reason}" if m.reason else ""
-        lines.append(f"{verdict} {m.label}: {m.answer.text} (true {fmt(m.true, _true_digits(m, digits))}){why}")
+        why = f": {tr(m.reason)}" if m.reason else ""
+        true = tr(msg("true {value}", value=fmt(m.true, _true_digits(m, digits))))
+        lines.append(f"{verdict} {m.label}: {m.answer.text} ({true}){why}")
     if step is not None:
         lines += [f"{n} ← {fmt(step.updated[n], digits)}" for n in step.names]
     return "\n".join(lines)
