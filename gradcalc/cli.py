@@ -114,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         from .commands import interrupt
 
         interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
+        if _checks_with_sympy(args):
+            # The SymPy check's child, forked before any of the run's own work: its import of
+            # SymPy (about 0.3 s) overlaps typer's, the command's, the parse and the passes.
+            from .checks import prepare_symbolic
+
+            prepare_symbolic()
         # A full disk, a closed stream or a reader gone away is exit 4, with a line on the other stream.
         guard_standard_streams()
     args = _shield_formulas(args)
@@ -122,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     except OutputError as exc:  # the output, or the message about another failure, could not be written
         code = _output_failed(exc, "--json" in args)
     return _finish(code, argv)
+
+
+def _checks_with_sympy(args: list[str]) -> bool:
+    """Whether the command line is a `gradcalc grad` that will run the SymPy check (as far as its words say)."""
+    if not args or args[0] != "grad":
+        return False
+    return not any(arg in ("--no-symbolic", "--help", "-h") or arg == "--order" or arg.startswith("--order=")
+                   for arg in args[1:])
 
 
 def _run(args: list[str]) -> int:
@@ -239,6 +253,9 @@ def _finish(code: int, argv: list[str] | None) -> int:
     """
     if argv is not None:
         return code
+    from .budget import stop_all
+
+    stop_all()  # a SymPy child forked ahead that no check took (bad input): it goes now, not a moment later
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
