@@ -27,12 +27,17 @@ def __getattr__(name: str) -> object:
         from .printer import to_text
 
         return to_text
+    if name == "Session":  # gradient() calls that pay SymPy's import once
+        from .session import Session
+
+        return Session
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "GradResult",
     "GradcalcError",
+    "Session",
     "Source",
     "Tape",
     "VariableCheck",

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # The commands, in the order `gradcalc --help` lists them; each is the module of
 # its name in gradcalc/commands/, with a typer app of that one command.
-COMMANDS = ("check", "descend", "grad", "graph", "hessian", "jacobian", "trace")
+COMMANDS = ("batch", "check", "descend", "grad", "graph", "hessian", "jacobian", "trace")
 
 
 class _LazyGroup(TyperGroup):
@@ -146,9 +146,9 @@ def _run(args: list[str]) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
             return EXIT_OK
-        format_message = getattr(exc, "format_message", None)
-        message = format_message() if callable(format_message) else str(exc)
-        err = GradcalcError(message, kind="usage", hint=_top_level_hint(exc) or "see gradcalc --help")
+        from .commands.common import usage_error
+
+        err = usage_error(exc, _top_level_hint(exc))
         if "--json" in args:
             typer.echo(json.dumps(err.to_json()))
         else:
@@ -166,14 +166,13 @@ def _run(args: list[str]) -> int:
     except OutputError:
         raise
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
-        from .render.escape import terminal  # the exception may quote the user's text
+        from .commands.common import internal_error
 
-        message = (f"internal error ({type(exc).__name__}: {terminal(str(exc)[:200])}); "
-                   "please report it with the command you ran")
+        err = internal_error(exc)
         if "--json" in args:
-            typer.echo(json.dumps(GradcalcError(message, kind="internal").to_json()))
+            typer.echo(json.dumps(err.to_json()))
         else:
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(f"error: {err.message}", err=True)
         code = EXIT_INTERNAL
     return code if isinstance(code, int) else EXIT_OK
 

@@ -20,6 +20,8 @@ from gradcalc.checks import FORWARD_TOL, NUMERIC_TOL, SYMBOLIC_TOL
 from gradcalc.cli import app
 
 TEXT = README.read_text(encoding="utf-8")
+# The pages under docs/, which hold the manual besides the README.
+PAGES = {path: path.read_text(encoding="utf-8") for path in sorted((ROOT / "docs").glob("**/*.md"))}
 
 
 def command_paths() -> list[list[str]]:
@@ -53,7 +55,7 @@ def test_command_has_help(path: list[str]) -> None:
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
 def test_command_is_in_the_readme(path: list[str]) -> None:
-    assert f"gradcalc {' '.join(path)}" in TEXT
+    assert any(f"gradcalc {' '.join(path)}" in text for text in (TEXT, *PAGES.values()))
 
 
 def test_readme_opens_with_the_two_commands() -> None:
@@ -107,14 +109,14 @@ def test_python_examples_run() -> None:
 
 # `gradcalc COMMAND ...` (writing no file), optionally fed by `echo '...' |` and piped to `cat` or `jq`.
 RUNNABLE = re.compile(
-    r"^(echo '[^']*' \| )?gradcalc (grad|hessian|jacobian|trace|check|graph|descend) [^|>]*(\| (cat|jq .*))?$"
+    r"^(echo '[^']*' \| )?gradcalc (grad|hessian|jacobian|trace|check|graph|descend|batch) [^|>]*(\| (cat|jq .*))?$"
 )
 
 
 def transcripts() -> list[tuple[str, str, int]]:
     """(command, expected output, index) for each runnable command; `echo $?` rides with its command."""
     found: list[tuple[str, str, int]] = []
-    for block in re.findall(r"```console\n(.*?)```", TEXT, re.S):
+    for block in [b for text in (TEXT, *PAGES.values()) for b in re.findall(r"```console\n(.*?)```", text, re.S)]:
         steps: list[tuple[str, list[str]]] = []
         for line in block.splitlines():
             if line.startswith("$ "):
