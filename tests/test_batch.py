@@ -616,3 +616,41 @@ def test_a_session_passes_its_options_and_each_call_may_override_them() -> None:
     r = session.gradient("max(x, y)", {"x": 1, "y": 1})
     assert r.tie == "first" and r.gradients == {"x": 1.0, "y": 0.0} and r.symbolic.state == "off"
     assert session.gradient("max(x, y)", {"x": 1, "y": 1}, tie="split").gradients == {"x": 0.5, "y": 0.5}
+
+
+# ---------------------------------------------------------------------------
+# The benchmark's workloads (bench/batch.py): its answers are right; it is not run here (minutes of processes)
+
+
+def bench_batch() -> Any:
+    import importlib.util
+
+    bench = ROOT / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("gradcalc_bench_batch", bench / "batch.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(bench))
+
+
+def test_the_benchmarks_jobs_have_the_closed_forms_answers() -> None:
+    from gradcalc import gradient
+
+    b = bench_batch()
+    jobs = b.neuron_jobs(5, checked=False)
+    assert [j["id"] for j in jobs] == list(range(5)) and all(j["symbolic"] is False for j in jobs)
+    _, at_example = b.neuron_reference(NEURON)  # the textbook point: σ'(1) times the other input
+    assert at_example == pytest.approx(NEURON_GRADIENTS, rel=1e-12)
+    for job in jobs:
+        _, want = b.neuron_reference(job["values"])
+        assert gradient(job["formula"], job["values"], symbolic=False).gradients == pytest.approx(want, rel=1e-12)
+        assert job["expect_grad"]["w0"] == float(f"{want['w0']:.4g}")
+    assert b.grad_arguments(jobs[0])[:3] == ["grad", "--json", NEURON_FORMULA]
+    assert b.grad_arguments(jobs[0])[-1] == "--no-symbolic"
+    lines = b.memory_lines(60)
+    assert len(lines) == 60 and sum(1 for line in lines if '"brief": true' not in line) == 6  # a tenth are bad

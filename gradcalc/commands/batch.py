@@ -77,7 +77,7 @@ def batch(
             raise GradcalcError("the grad command is missing", kind="internal")
         options = job_options(grad_command)
         defaults = Defaults(no_symbolic, symbolic_budget)
-        lines, size = _open_input(source)
+        lines, path = _open_input(source)
     except GradcalcError as err:
         fail(err, False)
     gc.enable()  # a long run: the cyclic collector frees what failed jobs leave (the CLI pauses it for one-shots)
@@ -87,11 +87,12 @@ def batch(
 
     code = EXIT_OK
     try:
-        with _output(output_file) as write, Pool(workers, runner, _worker_setup) as pool, _progress(size) as progress:
+        with _output(output_file) as write, Pool(workers, runner, _worker_setup) as pool, \
+                _progress(path, part) as progress:
             for _, result, job_code in run(lines, pool, workers * BATCH_WINDOW_PER_WORKER, not unordered, part):
                 write(result + "\n")
                 code = max(code, job_code)
-                progress(lines.consumed, job_code)
+                progress(job_code)
     finally:
         lines.close()
     raise typer.Exit(code)
@@ -151,7 +152,6 @@ class Lines:
     and one chunk.  Where the next line is not there yet, the iterator yields
     :data:`gradcalc.workers.WAIT` rather than block, so results keep flowing while a
     slow producer writes (a stream without a descriptor just blocks).
-    ``consumed``: the bytes read so far.
     """
 
     CHUNK = 1 << 16
@@ -160,7 +160,6 @@ class Lines:
         self.fd = fd
         self.stream = stream
         self.limit = limit
-        self.consumed = 0
         self._owned = owned
 
     def close(self) -> None:
@@ -212,15 +211,14 @@ class Lines:
             if self.fd is not None and not select.select([self.fd], [], [], 0)[0]:
                 yield WAIT
             chunk = self._read()
-            self.consumed += len(chunk)
             if chunk:
                 buffer += chunk
             else:
                 ended = True
 
 
-def _open_input(source: str) -> tuple[Lines, int | None]:
-    """The input's lines, and its size when it is a regular file (for the progress bar)."""
+def _open_input(source: str) -> tuple[Lines, Path | None]:
+    """The input's lines, and its path when it is a file (for the progress bar)."""
     if source == "-":
         stdin = sys.stdin
         if stdin is None:
@@ -232,7 +230,7 @@ def _open_input(source: str) -> tuple[Lines, int | None]:
     path = Path(source)
     read_bounded(path, 0)  # a regular file that can be read, or the same error grad gives for --file
     try:
-        return Lines(os.open(path, os.O_RDONLY), MAX_BATCH_LINE_BYTES, owned=True), path.stat().st_size
+        return Lines(os.open(path, os.O_RDONLY), MAX_BATCH_LINE_BYTES, owned=True), path
     except OSError as exc:
         raise GradcalcError(f"cannot read {path}: {exc.strerror or exc}", kind="file", hint="check the path") from None
 
@@ -569,11 +567,17 @@ def _output(path: Path | None) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _progress(size: int | None) -> Iterator[Any]:
-    """A progress bar on standard error when it is a terminal (nothing otherwise): jobs done, and how bad."""
+def _progress(path: Path | None, part: tuple[int, int] | None) -> Iterator[Any]:
+    """A progress bar on standard error when it is a terminal (nothing otherwise): jobs done, and how bad.
+
+    Out of how many: for a file, its lines, counted first in a pass of their own (never all in memory).
+    """
     if not sys.stderr.isatty():
-        yield lambda consumed, code: None
+        yield lambda code: None
         return
+    total = _count_lines(path) if path is not None else None
+    if total is not None and part is not None:
+        total = len(range(part[0], total, part[1]))
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -582,17 +586,31 @@ def _progress(size: int | None) -> Iterator[Any]:
     counts = [0, 0, 0]  # done, disagreeing, bad
     last = [0.0]
     with Progress(*columns, console=console, auto_refresh=False, transient=True) as bar:
-        task = bar.add_task("batch", total=size)
+        task = bar.add_task("batch", total=total)
 
-        def update(consumed: int, code: int) -> None:
+        def update(code: int) -> None:
             counts[0] += 1
             counts[1] += code == 1
             counts[2] += code >= 2
             now = time.monotonic()
             if now - last[0] >= 0.1:
                 last[0] = now
-                bar.update(task, completed=consumed if size else None,
+                bar.update(task, completed=counts[0],
                            description=f"{counts[0]:,} jobs, {counts[1]:,} disagreeing, {counts[2]:,} bad")
                 bar.refresh()
 
         yield update
+
+
+def _count_lines(path: Path) -> int | None:
+    """How many lines the file has (blank ones too: the bar's total is a little high if it has some)."""
+    count = 0
+    last = b"\n"
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return None
+    return count + (last != b"\n")
