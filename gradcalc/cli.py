@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
         if _checks_with_sympy(args):
             # The SymPy check's child, forked before any of the run's own work: its import of
-            # SymPy (about 0.3 s) overlaps typer's, the command's, the parse and the passes.
+            # SymPy (about 0.3 s) overlaps loading the command, reading it, the parse and the
+            # passes.  Not earlier: the imports before this are SymPy's too, which the child
+            # shares; forked before them it imports them again (bench/README.md measures it).
             from .checks import prepare_symbolic
 
             prepare_symbolic()

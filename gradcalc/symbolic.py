@@ -4,9 +4,9 @@ SymPy objects are built from our own tape, node by node — never by handing
 text to ``sympify``/``parse_expr`` — with symbols made from validated names.
 Numeric powers stay in floats, so no exact giant integer is ever attempted.
 The check runs in a child process (see :mod:`gradcalc.budget`) with a time and
-memory budget.  The command line forks that child first thing, so that
-importing SymPy (about 0.3 s) overlaps all of gradcalc's own work on the
-other core, and sends it the tape as data (:func:`tape_job`) once it is built;
+memory budget.  The command line forks that child as its run begins, so that
+importing SymPy (about 0.3 s) overlaps gradcalc's own work on the other core,
+and sends it the tape as data (:func:`tape_job`) once it is built;
 a process that runs many checks (a batch worker, :class:`gradcalc.Session`)
 imports SymPy once instead (:func:`warm_up`), and each check's child shares it.
 """
