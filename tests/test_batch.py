@@ -7,7 +7,6 @@ Also the two ways SymPy's import is paid once: the SymPy child a one-shot `gradc
 
 from __future__ import annotations
 
-import doctest
 import io
 import json
 import math
@@ -376,6 +375,31 @@ def test_a_usage_error_inside_a_job_is_the_error_grad_gives() -> None:
     assert result["error"]["message"] == "Invalid value for '--digits': 99 is not in the range 1<=x<=17."
 
 
+def test_a_bug_in_one_job_is_its_internal_error_and_the_next_job_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradcalc.api
+
+    real = gradcalc.api.gradient
+
+    def broken(formula: Any, *args: Any, **kwargs: Any) -> Any:
+        if formula == "x*7":
+            raise ZeroDivisionError("planted")
+        return real(formula, *args, **kwargs)
+
+    monkeypatch.setattr(gradcalc.api, "gradient", broken)  # the workers are forked with it
+    jobs = [{"id": "bug", "formula": "x*7", "values": {"x": 1}, "symbolic": False, "brief": True},
+            {"id": "fine", "formula": "x*2", "values": {"x": 1}, "symbolic": False, "brief": True}]
+    r = cli("batch", "--jobs", "1", stdin="".join(json.dumps(j) + "\n" for j in jobs))
+    assert r.exit_code == 3
+    bug, fine = (strict_json(line) for line in r.stdout.splitlines())
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        assert main(["grad", *arguments(jobs[0])]) == 3
+    assert {k: v for k, v in bug.items() if k not in ("id", "line")} == strict_json(out.getvalue())
+    assert bug["error"]["message"] == ("internal error (ZeroDivisionError: planted); please report it with the "
+                                       "command you ran")
+    assert (fine["id"], fine["value"]) == ("fine", 2.0)
+
+
 @pytest.mark.parametrize(("answers", "code"), [
     ([{"expect_grad": {"x": -4}}, {}], 0),
     ([{"expect_grad": {"x": -4}}, {"expect_grad": {"x": 4}}], 1),
@@ -599,20 +623,33 @@ def test_grad_with_the_child_forked_ahead_gives_sympys_derivatives() -> None:
 # The Python API: gradcalc.Session, and the docs' examples
 
 
+# In a process of their own: a Session imports SymPy into its process, which would make the test
+# process larger for every test after these (and every process it forks).
+DOCTESTS = """
+import doctest, re, sys
+import gradcalc.session
+failed = doctest.testmod(gradcalc.session).failed
+page = open(sys.argv[1], encoding="utf-8").read()
+blocks = [b for b in re.findall(r"```python\\n(.*?)```", page, re.S) if ">>>" in b]
+assert blocks, "no Python example"
+parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+for k, block in enumerate(blocks):
+    runner.run(parser.get_doctest(block, {}, f"python block {k}", sys.argv[1], 0))
+failed += runner.summarize(verbose=False).failed
+print(len(blocks), failed)
+sys.exit(1 if failed else 0)
+"""
+
+
 def test_the_session_doctest_and_the_docs_python_examples_run() -> None:
-    assert doctest.testmod(gradcalc.session).failed == 0
-    page = (ROOT / "docs" / "batch.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if ">>>" in b]
-    assert blocks
-    parser = doctest.DocTestParser()
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    for k, block in enumerate(blocks):
-        runner.run(parser.get_doctest(block, {}, f"docs/batch.md python block {k}", "docs/batch.md", 0))
-    assert runner.summarize(verbose=False).failed == 0
+    proc = subprocess.run([sys.executable, "-c", DOCTESTS, str(ROOT / "docs" / "batch.md")], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["1", "0"]  # one example block, nothing failed
 
 
 def test_a_session_passes_its_options_and_each_call_may_override_them() -> None:
-    session = gradcalc.session.Session(symbolic=False, tie="first")
+    session = gradcalc.session.Session(symbolic=False, tie="first")  # no SymPy: nothing imported here
     r = session.gradient("max(x, y)", {"x": 1, "y": 1})
     assert r.tie == "first" and r.gradients == {"x": 1.0, "y": 0.0} and r.symbolic.state == "off"
     assert session.gradient("max(x, y)", {"x": 1, "y": 1}, tie="split").gradients == {"x": 0.5, "y": 0.5}

@@ -499,14 +499,19 @@ class Runner:
 
     def __call__(self, payload: bytes) -> bytes:
         line_no = int.from_bytes(payload[:8], "big")
+        job_id = None
         try:
-            job = read_job(payload[8:], line_no, self.options, self.defaults)
-        except GradcalcError as err:  # the line's own error; its id, if it has one that can be read
-            return bytes([EXIT_BAD_INPUT]) + result_line(_id_of(payload[8:]), line_no, err.to_json()).encode("utf-8")
-        if job.wants_sympy and not self.warm:
-            self._warm_up()
-        doc, code = self.grad_document(job.arguments)
-        return bytes([code]) + result_line(job.id, line_no, doc).encode("utf-8")
+            try:
+                job = read_job(payload[8:], line_no, self.options, self.defaults)
+            except GradcalcError as err:  # the line's own error; its id, if it has one that can be read
+                return bytes([EXIT_BAD_INPUT]) + result_line(_id_of(payload[8:]), line_no, err.to_json()).encode()
+            job_id = job.id
+            if job.wants_sympy and not self.warm:
+                self._warm_up()
+            doc, code = self.grad_document(job.arguments)
+            return bytes([code]) + result_line(job_id, line_no, doc).encode("utf-8")
+        except Exception as exc:  # a bug in gradcalc: this job's result says so, and the worker goes on
+            return bytes([EXIT_INTERNAL]) + result_line(job_id, line_no, internal_error(exc).to_json()).encode()
 
     def grad_document(self, arguments: list[str]) -> tuple[dict[str, Any], int]:
         """What `gradcalc grad ARGUMENTS` (with --json) prints, as data, and its exit code."""
