@@ -114,19 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         from .commands import interrupt
 
         interrupt.install()  # Ctrl-C, SIGTERM, SIGHUP: stop the SymPy child, say so, exit 128 + N
-        if _checks_with_sympy(args):
-            # The SymPy check's child, forked before any of the run's own work: its import of
-            # SymPy (about 0.3 s) overlaps loading the command, reading it, the parse and the
-            # passes.  Not earlier: the imports before this are SymPy's too, which the child
-            # shares; forked before them it imports them again (bench/README.md measures it).
-            from .checks import prepare_symbolic
-
-            prepare_symbolic()
         # A full disk, a closed stream or a reader gone away is exit 4, with a line on the other stream.
         guard_standard_streams()
     args = _shield_formulas(args)
     try:
-        code = _run(args)
+        code = _run(args, fork_ahead=argv is None)
     except OutputError as exc:  # the output, or the message about another failure, could not be written
         code = _output_failed(exc, "--json" in args)
     return _finish(code, argv)
@@ -140,9 +132,21 @@ def _checks_with_sympy(args: list[str]) -> bool:
                    for arg in args[1:])
 
 
-def _run(args: list[str]) -> int:
-    """Run the command: its exit code, and every exception but a failure to write output said in one line."""
+def _run(args: list[str], fork_ahead: bool = False) -> int:
+    """Run the command: its exit code, and every exception but a failure to write output said in one line.
+
+    ``fork_ahead`` (the process's own run): fork the SymPy check's child first, if the command will check.
+    """
     try:
+        if fork_ahead and _checks_with_sympy(args):
+            # The SymPy check's child, forked before any of the run's own work: its import of
+            # SymPy (about 0.3 s) overlaps loading the command, reading it, the parse and the
+            # passes.  Not earlier: the imports before this are SymPy's too, which the child
+            # shares; forked before them it imports them again (bench/README.md measures it).
+            # Here, inside the try: a signal from now on is said as any interruption is.
+            from .checks import prepare_symbolic
+
+            prepare_symbolic()
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
