@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 # Each public name, the module it lives in, and its name there: loaded on first use.
 _PUBLIC = {
+    "Session": ("session", "Session"),  # gradient() calls that pay SymPy's import once
     "gradient": ("api", "gradient"), "GradResult": ("api", "GradResult"), "VariableCheck": ("api", "VariableCheck"),
     "jacobian": ("jacobian", "jacobian"), "JacobianResult": ("jacobian", "JacobianResult"),
     "hessian": ("hessian", "hessian"), "HessianResult": ("hessian", "HessianResult"),
@@ -120,7 +121,7 @@ sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "Dataset", "DescendResult", "FileReport", "GradResult", "GradcalcError", "HessianResult", "JacobianResult",
-    "OrderResult", "Source", "Tape", "Trace", "VariableCheck", "__version__", "backward", "build", "check",
+    "OrderResult", "Session", "Source", "Tape", "Trace", "VariableCheck", "__version__", "backward", "build", "check",
     "derivatives", "descend", "forward", "gradient", "hessian", "jacobian", "jvp", "parse_program", "read_csv",
     "render_dot", "render_html", "render_json", "render_latex", "render_markdown", "render_svg", "render_table",
     "save", "to_sexpr", "to_text", "trace",

@@ -17,6 +17,14 @@ gradcalc's output sees it end when gradcalc ends, whatever became of the child.
 
 A signal that interrupts the run (see :class:`Interrupted`) stops every child
 still running: :func:`stop_all`.
+
+A child may also be forked *ahead* of its work (:meth:`Budgeted.ahead`): it
+starts importing SymPy at once, while the parent parses and computes, and then
+receives its job through a pipe as JSON data (never code).  Its budget starts
+when the job is sent, and it keeps every guarantee above.  The command line
+forks one this way first thing (:func:`keep_spare`, :func:`take_spare`).
+Warm worker processes (:mod:`gradcalc.workers`) leave their parent in the same
+ways: :func:`detach`.
 """
 
 from __future__ import annotations
@@ -70,27 +78,80 @@ class Outcome:
 
 # The children running now, by process id: what stop_all() stops.
 _running: dict[int, Budgeted] = {}
+# A child forked ahead of its work for the next check to take (see keep_spare).
+_spare: Budgeted | None = None
 
 
 class Budgeted:
     """Work started now, in a child; ``collect()`` waits at most until the deadline."""
 
     def __init__(self, work: Callable[[Emit], None], seconds: float, memory: int = DEFAULT_MEMORY) -> None:
-        if not 0 < seconds <= MAX_SECONDS:  # also refuses NaN
-            raise ValueError(f"a time budget is more than 0 and at most {MAX_SECONDS:g} seconds, not {seconds!r}")
+        _check_seconds(seconds)
         self.seconds = seconds
-        self.started = time.monotonic()
+        self.started: float | None = time.monotonic()
         self._inline: Outcome | None = None
+        self._job_fd: int | None = None
         if not hasattr(os, "fork"):
             self._inline = _run_inline(work)
             return
+        parent = os.getpid()
+        self._fork(lambda fd, lifeline: _child(work, fd, lifeline, parent, seconds, memory))
+
+    @classmethod
+    def ahead(cls, prepare: Callable[[], None], handler: Callable[[Any, Emit], None],
+              memory: int = DEFAULT_MEMORY) -> Budgeted | None:
+        """A child forked now, before its work is known; None where there is no fork.
+
+        The child runs ``prepare`` at once (imports SymPy), then waits for the job that
+        :meth:`send` writes to it as JSON and runs ``handler(job, emit)``.  The time
+        budget starts when the job is sent; the child lets go of the parent's files and
+        dies with it from the start, and takes its time, CPU and memory limits when
+        its job arrives.
+        """
+        if not hasattr(os, "fork"):
+            return None
+        job = cls.__new__(cls)
+        job.seconds = 0.0
+        job.started = None
+        job._inline = None
+        parent = os.getpid()
+        job_read, job_write = os.pipe()
+        try:
+            job._fork(lambda fd, lifeline: _waiting_child(prepare, handler, fd, lifeline, job_read, parent, memory))
+        except BaseException:
+            os.close(job_write)
+            raise
+        finally:
+            os.close(job_read)
+        job._job_fd = job_write
+        return job
+
+    def send(self, job: Any, seconds: float) -> None:
+        """Give a child forked :meth:`ahead` its job (JSON data) and start its budget of ``seconds`` now."""
+        _check_seconds(seconds)
+        fd = self._job_fd
+        if fd is None:
+            raise RuntimeError("this child has its work already")
+        self._job_fd = None
+        self.seconds = seconds
+        self.started = time.monotonic()
+        # The deadline on the monotonic clock, which every process of the machine shares: a child
+        # still importing SymPy when the job arrives gets what is left of the budget, not all of it.
+        message = json.dumps({"deadline": self.started + seconds, "job": job}).encode()
+        try:
+            _write_all(fd, message)  # the child reads it as it comes, in a thread, whatever it is doing
+        except OSError:
+            pass  # the child is gone: collect() says how it ended
+        finally:
+            os.close(fd)
+
+    def _fork(self, child: Callable[[int, int], None]) -> None:
         read_fd, write_fd = os.pipe()
         life_read, life_write = os.pipe()  # the lifeline: the parent never writes to it, only holds it
-        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: do the work, write JSON lines, never return
             try:
-                _child(work, write_fd, life_read, parent, seconds, memory)
+                child(write_fd, life_read)
             finally:
                 os._exit(1)
         os.close(write_fd)
@@ -109,6 +170,8 @@ class Budgeted:
     def collect(self) -> Outcome:
         if self._inline is not None:
             return self._inline
+        if self.started is None:
+            raise RuntimeError("collect() before send(): the child has no work")
         try:
             finished, data = self._read()
         except BaseException:  # interrupted while waiting: the child goes too
@@ -137,6 +200,7 @@ class Budgeted:
 
     def _read(self) -> tuple[bool, bytes]:
         """What the child wrote until it finished (True) or the deadline passed (False)."""
+        assert self.started is not None
         deadline = self.started + self.seconds
         chunks: list[bytes] = []
         while True:
@@ -154,9 +218,11 @@ class Budgeted:
     def _end(self, kill: bool) -> int:
         """Close the pipes, kill the child if asked, reap it; its wait status.  Safe to call again."""
         if _running.pop(self.pid, None) is not None:
-            for fd in (self.fd, self._lifeline):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            for fd in (self.fd, self._lifeline, self._job_fd):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._job_fd = None
             if kill:
                 _kill(self.pid)
             with contextlib.suppress(ChildProcessError):
@@ -164,45 +230,158 @@ class Budgeted:
         return self._status or 0
 
 
+def _check_seconds(seconds: float) -> None:
+    if not 0 < seconds <= MAX_SECONDS:  # also refuses NaN
+        raise ValueError(f"a time budget is more than 0 and at most {MAX_SECONDS:g} seconds, not {seconds!r}")
+
+
+def keep_spare(job: Budgeted) -> None:
+    """Keep a child forked :meth:`~Budgeted.ahead` for the next check of this process to :func:`take_spare`."""
+    global _spare
+    if _spare is not None:
+        _spare.cancel()
+    _spare = job
+
+
+def take_spare() -> Budgeted | None:
+    """The child kept by :func:`keep_spare`, if it is still there and waiting; it is no longer kept."""
+    global _spare
+    job, _spare = _spare, None
+    if job is not None and (job.pid not in _running or job._job_fd is None):
+        return None  # stopped meanwhile (an interrupted run), or given its work already
+    return job
+
+
 def stop_all() -> None:
-    """Kill and reap every child still running (the run was interrupted)."""
+    """Kill and reap every child still running (the run was interrupted, or is over)."""
+    global _spare
+    _spare = None
     for job in list(_running.values()):
         job._end(kill=True)
+
+
+def detach(parent: int, keep: tuple[int, ...], lifeline: int) -> None:
+    """Make this newly forked process a child that cannot outlive ``parent`` nor hold its files.
+
+    Its signal handlers are the defaults again (one ignored stays so), it forgets
+    the parent's children, it dies with the parent (``PR_SET_PDEATHSIG`` and the
+    ``lifeline`` read end), its standard streams are /dev/null and every other
+    inherited file but ``keep`` is closed.  The cyclic collector runs (SymPy makes
+    cyclic garbage; the parent may have paused it).
+    """
+    global _spare
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # the parent's handlers are not the child's:
+            signal.signal(sig, signal.SIG_DFL)  # these end it at once (one ignored, as under nohup, stays so)
+    _running.clear()  # the parent's other children are not this one's to stop
+    _spare = None
+    _die_with(parent)
+    _let_go(keep=(*keep, lifeline))
+    _watch(lifeline)
+    import gc
+
+    gc.enable()
 
 
 def _child(work: Callable[[Emit], None], fd: int, lifeline: int, parent: int, seconds: float, memory: int) -> None:
     code = 0
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
-            if signal.getsignal(sig) is not signal.SIG_IGN:  # the parent's handlers are not the child's:
-                signal.signal(sig, signal.SIG_DFL)  # these end it at once (one ignored, as under nohup, stays so)
-        _running.clear()  # the parent's other children are not this one's to stop
-        _die_with(parent)
-        _let_go(keep=(fd, lifeline))
         _limit_time(seconds + GRACE)
-        _watch(lifeline)
-        import gc
-
-        gc.enable()  # SymPy makes cyclic garbage; the parent may have paused the collector
-        _limit_memory(memory)
-        out = os.fdopen(fd, "wb", buffering=0)
-
-        def emit(item: dict[str, Any]) -> None:
-            out.write(json.dumps(item, allow_nan=False).encode() + b"\n")
-
-        try:
-            work(emit)
-            emit({"done": True})
-        except MemoryError:
-            emit({"error": "ran out of its memory budget"})
-        except RecursionError:
-            emit({"error": "the expression is too deep for SymPy"})
-        except Exception as exc:  # report any SymPy failure instead of dying silently
-            emit({"error": f"{type(exc).__name__}: {exc}"[:300]})
+        detach(parent, (fd,), lifeline)
+        _limit_memory(memory)  # after the lifeline's thread, whose stack counts
+        _run_work(work, _emitter(fd))
     except BaseException:
         code = 1
     finally:
         os._exit(code)
+
+
+def _waiting_child(prepare: Callable[[], None], handler: Callable[[Any, Emit], None], fd: int, lifeline: int,
+                   job_fd: int, parent: int, memory: int) -> None:
+    """A child forked ahead: prepare, wait for the job (read in a thread as it arrives), then run it in its budget."""
+    code = 0
+    try:
+        detach(parent, (fd, job_fd), lifeline)
+        inbox = _Inbox(job_fd)
+        emit = _emitter(fd)
+        problem: str | None = None
+        try:
+            prepare()
+        except Exception as exc:  # SymPy missing or broken: said once the job arrives
+            problem = f"{type(exc).__name__}: {exc}"[:300]
+        data = inbox.wait()
+        if not data:
+            return  # the parent needs no check after all
+        message = json.loads(data)
+        left = float(message["deadline"]) - time.monotonic()
+        if left <= 0:
+            return  # the budget was spent before SymPy was even imported: the parent has stopped waiting
+        _limit_time(left + GRACE, spent=_cpu_seconds())
+        _limit_memory(memory)
+        if problem is not None:
+            emit({"error": problem})
+            return
+        job = message["job"]
+        _run_work(lambda out: handler(job, out), emit)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _emitter(fd: int) -> Emit:
+    out = os.fdopen(fd, "wb", buffering=0)
+
+    def emit(item: dict[str, Any]) -> None:
+        out.write(json.dumps(item, allow_nan=False).encode() + b"\n")
+
+    return emit
+
+
+def _run_work(work: Callable[[Emit], None], emit: Emit) -> None:
+    try:
+        work(emit)
+        emit({"done": True})
+    except MemoryError:
+        emit({"error": "ran out of its memory budget"})
+    except RecursionError:
+        emit({"error": "the expression is too deep for SymPy"})
+    except Exception as exc:  # report any SymPy failure instead of dying silently
+        emit({"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+
+class _Inbox:
+    """The job a child forked ahead is sent, read to its end by a thread while the child prepares."""
+
+    def __init__(self, fd: int) -> None:
+        import threading
+
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(fd,), name="job", daemon=True)
+        self._thread.start()
+
+    def _read(self, fd: int) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(fd, 65536):
+                self._chunks.append(chunk)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    def wait(self) -> bytes:
+        self._thread.join()
+        return b"".join(self._chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _cpu_seconds() -> float:
+    """The CPU time this process has used so far (the CPU limit counts from the fork)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _die_with(parent: int) -> None:
@@ -241,8 +420,11 @@ def _let_go(keep: tuple[int, ...]) -> None:
     os.closerange(low, most)
 
 
-def _limit_time(seconds: float) -> None:
-    """The child's own deadline (SIGALRM ends it) and CPU-time limit (SIGXCPU, then SIGKILL a second later)."""
+def _limit_time(seconds: float, spent: float = 0.0) -> None:
+    """The child's own deadline (SIGALRM ends it) and CPU-time limit (SIGXCPU, then SIGKILL a second later).
+
+    ``spent``: the CPU time used before the budget began (a child forked ahead, importing SymPy).
+    """
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         import resource
@@ -250,7 +432,7 @@ def _limit_time(seconds: float) -> None:
         return
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump a core: no core files
-    cpu = math.ceil(seconds)
+    cpu = math.ceil(spent + seconds)
     _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
     top = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
     with contextlib.suppress(ValueError, OSError):

@@ -243,11 +243,35 @@ def largest(vals: list[Any], ex: Executor | None = None) -> float:
     return big if math.isfinite(big) else 1.0
 
 
+def prepare_symbolic() -> None:
+    """Fork the SymPy check's child now, before the run's own work, for :func:`start_symbolic` to take.
+
+    The child imports SymPy at once, so the import (about 0.3 s) overlaps parsing,
+    the passes and the other checks; it is sent the tape as data when the check
+    starts.  For a one-shot process that will check one formula: the command line
+    calls it first thing.
+    """
+    from .budget import Budgeted, keep_spare
+    from .symbolic import job_derivatives, load
+
+    job = Budgeted.ahead(load, job_derivatives)
+    if job is not None:
+        keep_spare(job)
+
+
 def start_symbolic(tape: Tape, point: Mapping[str, float], seconds: float) -> Budgeted:
-    """Begin the SymPy check in a child process; ``collect()`` it later."""
+    """Begin the SymPy check in a child process (the one :func:`prepare_symbolic` forked, if any); ``collect()`` it
+    later."""
     point = dict(point)
 
-    from .budget import Budgeted  # the child process and its pipe: only for the SymPy check
+    from .budget import Budgeted, take_spare  # the child process and its pipe: only for the SymPy check
+
+    spare = take_spare()
+    if spare is not None:
+        from .symbolic import tape_job
+
+        spare.send(tape_job(tape, point), seconds)
+        return spare
 
     def work(emit: Emit) -> None:
         from .symbolic import derivatives

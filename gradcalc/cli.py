@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # The commands, in the order `gradcalc --help` lists them; each is the module of
 # its name in gradcalc/commands/, with a typer app of that one command.
-COMMANDS = ("check", "descend", "grad", "graph", "hessian", "jacobian", "trace")
+COMMANDS = ("batch", "check", "descend", "grad", "graph", "hessian", "jacobian", "trace")
 
 
 class _LazyGroup(TyperGroup):
@@ -217,23 +217,43 @@ def main(argv: list[str] | None = None) -> int:
         _complete_in_shells()
     args = _shield_formulas(_name_the_shell(args))
     try:
-        code = _run(args)
+        code = _run(args, fork_ahead=argv is None)
     except OutputError as exc:  # the output, or the message about another failure, could not be written
         code = _output_failed(exc, "--json" in args)
     return _finish(code, argv)
 
 
-def _run(args: list[str]) -> int:
-    """Run the command: its exit code, and every exception but a failure to write output said in one line."""
+def _checks_with_sympy(args: list[str]) -> bool:
+    """Whether the command line is a `gradcalc grad` that will run the SymPy check (as far as its words say)."""
+    if not args or args[0] != "grad":
+        return False
+    return not any(arg in ("--no-symbolic", "--help", "-h") or arg == "--order" or arg.startswith("--order=")
+                   for arg in args[1:])
+
+
+def _run(args: list[str], fork_ahead: bool = False) -> int:
+    """Run the command: its exit code, and every exception but a failure to write output said in one line.
+
+    ``fork_ahead`` (the process's own run): fork the SymPy check's child first, if the command will check.
+    """
     try:
+        if fork_ahead and _checks_with_sympy(args):
+            # The SymPy check's child, forked before any of the run's own work: its import of
+            # SymPy (about 0.3 s) overlaps loading the command, reading it, the parse and the
+            # passes.  Not earlier: the imports before this are SymPy's too, which the child
+            # shares; forked before them it imports them again (bench/README.md measures it).
+            # Here, inside the try: a signal from now on is said as any interruption is.
+            from .checks import prepare_symbolic
+
+            prepare_symbolic()
         code = app(args=args, prog_name="gradcalc", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad option value
         if type(exc).__name__ == "NoArgsIsHelpError":  # `gradcalc` alone: the help, plainly
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else str(exc))
             return EXIT_OK
-        format_message = getattr(exc, "format_message", None)
-        message = format_message() if callable(format_message) else str(exc)
-        err = GradcalcError(message, kind="usage", hint=_top_level_hint(exc) or "see gradcalc --help")
+        from .commands.common import usage_error
+
+        err = usage_error(exc, _top_level_hint(exc))
         if "--json" in args:
             typer.echo(json.dumps(err.to_json()))
         else:
@@ -251,14 +271,13 @@ def _run(args: list[str]) -> int:
     except OutputError:
         raise
     except Exception as exc:  # a bug in gradcalc: say so briefly, never a traceback
-        from .render.escape import terminal  # the exception may quote the user's text
+        from .commands.common import internal_error
 
-        message = (f"internal error ({type(exc).__name__}: {terminal(str(exc)[:200])}); "
-                   "please report it with the command you ran")
+        err = internal_error(exc)
         if "--json" in args:
-            typer.echo(json.dumps(GradcalcError(message, kind="internal").to_json()))
+            typer.echo(json.dumps(err.to_json()))
         else:
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(f"error: {err.message}", err=True)
         code = EXIT_INTERNAL
     return code if isinstance(code, int) else EXIT_OK
 
@@ -338,6 +357,9 @@ def _finish(code: int, argv: list[str] | None) -> int:
     """
     if argv is not None:
         return code
+    from .budget import stop_all
+
+    stop_all()  # a SymPy child forked ahead that no check took (bad input): it goes now, not a moment later
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -150,6 +150,88 @@ def write_atomically(path: str | os.PathLike[str], data: bytes | str) -> None:
             os.close(dir_fd)
 
 
+class AtomicWriter:
+    """A file written piece by piece that replaces ``path`` only when :meth:`commit` says it is whole.
+
+    :func:`write_atomically` for output that streams (``gradcalc batch -o FILE``,
+    a line per job, never all in memory): the pieces go to a temporary file beside
+    the target, which :meth:`commit` flushes, fsyncs and renames over it; on
+    :meth:`discard` (a failure, an interruption) the temporary file goes and the
+    old file stays as it was.  As a context manager it commits on success and
+    discards on any exception.  A device or a pipe is written to directly.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.given = Path(path)
+        self._temporary: str | None = None
+        try:
+            mode: int | None = os.stat(self.given).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as exc:
+            raise OutputError(str(self.given), reason(exc, self.given)) from None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise OutputError(str(self.given), "it is a directory")
+        self._mode = mode
+        try:
+            if mode is not None and not stat.S_ISREG(mode):
+                self._fd = os.open(self.given, os.O_WRONLY)
+                return
+            import tempfile
+
+            self._target = Path(os.path.realpath(self.given))
+            self._fd, self._temporary = tempfile.mkstemp(prefix=f".{self._target.name}.", suffix=".tmp",
+                                                         dir=self._target.parent)
+        except OSError as exc:
+            raise OutputError(str(self.given), reason(exc, self.given)) from None
+
+    def write(self, data: bytes | str) -> None:
+        try:
+            _write_all(self._fd, data.encode("utf-8") if isinstance(data, str) else data)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(str(self.given), reason(exc, self.given)) from None
+
+    def commit(self) -> None:
+        """Flush and rename the whole file over the target (a device: close it)."""
+        if self._fd < 0:
+            return
+        fd, self._fd = self._fd, -1
+        temporary, self._temporary = self._temporary, None
+        try:
+            if temporary is not None:
+                os.fsync(fd)
+            os.close(fd)
+            if temporary is not None:
+                os.chmod(temporary, stat.S_IMODE(self._mode) if self._mode is not None else _new_file_mode())
+                os.replace(temporary, self._target)
+        except OSError as exc:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+            raise OutputError(str(self.given), reason(exc, self.given)) from None
+
+    def discard(self) -> None:
+        """Leave the target as it was: the temporary file is removed.  Safe to call again."""
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        if self._temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+            self._temporary = None
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
 def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:

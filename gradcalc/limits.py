@@ -149,3 +149,23 @@ MAX_HESSIAN_VARIABLES = 10_000
 # the Hessian times one random direction is computed and checked instead
 # (`--hvp` asks for it at any size).
 MAX_HESSIAN_MATRIX = 100
+
+# ---------------------------------------------------------------------------
+# `gradcalc batch`: a job is one line of JSON, read whole into memory (with the
+# window's other jobs) before it is parsed, so its length is bounded: past it the
+# line is skipped without being kept, and its result is an error of kind
+# ``limit``.  A million bytes hold a formula of some 200,000 gates and its values;
+# larger ones go to `gradcalc grad --file`, whose limit is MAX_SOURCE_CHARS.
+MAX_BATCH_LINE_BYTES = 1_000_000
+
+# Jobs held at once per worker: read and not yet written out, whether waiting for
+# a worker, running, or done and waiting (in input order) for an earlier one that
+# is slow.  The window is this times --jobs, whatever the number of jobs: memory
+# is flat in the length of the input (a million lines stream).  At worst a window
+# of 8 jobs per worker holds 8 lines of a million bytes and 8 full documents of
+# MAX_FULL_NODES nodes (about 20 MB each) per worker.
+BATCH_WINDOW_PER_WORKER = 8
+
+# The most worker processes --jobs may ask for: each holds SymPy (about 80 MB)
+# once its first check has run.
+MAX_BATCH_WORKERS = 64

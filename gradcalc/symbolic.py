@@ -4,8 +4,11 @@ SymPy objects are built from our own tape, node by node — never by handing
 text to ``sympify``/``parse_expr`` — with symbols made from validated names.
 Numeric powers stay in floats, so no exact giant integer is ever attempted.
 The check runs in a child process (see :mod:`gradcalc.budget`) with a time and
-memory budget, started before the forward pass so that importing SymPy
-(about 0.3 s) overlaps our own work on the other core.
+memory budget.  The command line forks that child as its run begins, so that
+importing SymPy (about 0.3 s) overlaps gradcalc's own work on the other core,
+and sends it the tape as data (:func:`tape_job`) once it is built;
+a process that runs many checks (a batch worker, :class:`gradcalc.Session`)
+imports SymPy once instead (:func:`warm_up`), and each check's child shares it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from .errors import Source
+from .ops import OPS, ROWS, index_op
 from .printer import NOWHERE
-from .tape import CONST, GATE, VAR, Tape
+from .tape import CONST, GATE, VAR, Node, Tape
 from .tree import Binary, Call, Expr, Name, Num, Unary, children
 
 # Past these sizes the symbolic check is skipped outright: SymPy's derivative
@@ -420,3 +425,88 @@ def hessian_vector(tape: Tape, point: Mapping[str, Any], names: list[str], direc
     along = sp.Add(*[sp.Float(d, 30) * sp.diff(expr, flat[b]) for b, d in zip(names, direction, strict=True) if d])
     for a in names:
         emit({"row": a, "value": _evaluate(sp, sp.diff(along, flat[a]), subs)})
+
+# The check as data, for a child forked before the tape existed
+
+
+def tape_job(tape: Tape, point: Mapping[str, Any]) -> dict[str, Any]:
+    """What the SymPy check needs of a tape and its point, as JSON data: the nodes the output depends on."""
+    used = tape.reachable()
+    nodes: list[list[Any] | None] = []
+    for i, node in enumerate(tape.nodes):
+        if not used[i]:
+            nodes.append(None)
+            continue
+        op = node.op
+        const = node.const if isinstance(node.const, float | int) else node.const.tolist()
+        nodes.append([node.kind, op.name if op is not None else None, list(node.args), node.label, const,
+                      list(op.index) if op is not None and op.index is not None else None])
+    return {
+        "nodes": nodes,
+        "output": tape.output,
+        "variables": dict(tape.variables),
+        "point": {name: (v if isinstance(v, float | int) else v.tolist()) for name, v in point.items()},
+    }
+
+
+def tape_from_job(job: Mapping[str, Any]) -> tuple[Tape, dict[str, Any]]:
+    """The tape and point of :func:`tape_job` again (op rows by name from the op table), for the child."""
+    nodes = []
+    arrays = False
+    for item in job["nodes"]:
+        if item is None:  # not on the output's paths: never visited
+            nodes.append(Node(CONST, None, (), (0, 0), "0", 0.0))
+            continue
+        kind, name, args, label, const, index = item
+        op = None if name is None else index_op(tuple(index)) if index is not None else OPS[name]
+        if not isinstance(const, float | int):
+            arrays = True
+        nodes.append(Node(kind, op, tuple(args), (0, 0), label, const))
+    point: dict[str, Any] = dict(job["point"])
+    if arrays or any(not isinstance(v, float | int) for v in point.values()):
+        import numpy as np
+
+        for node in nodes:
+            if not isinstance(node.const, float | int):
+                node.const = np.array(node.const, dtype=float)
+        point = {name: v if isinstance(v, float | int) else np.array(v, dtype=float) for name, v in point.items()}
+    return Tape(nodes, int(job["output"]), Source(""), dict(job["variables"])), point
+
+
+def job_derivatives(job: Mapping[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
+    """:func:`derivatives` of a :func:`tape_job`: the work of a child forked ahead of it."""
+    tape, point = tape_from_job(job)
+    derivatives(tape, point, emit)
+
+
+def load() -> None:
+    """Import SymPy (what a child forked ahead does while it waits for its tape)."""
+    import sympy  # noqa: F401
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Import SymPy in this process and differentiate every scalar op once, so that a check's child forked
+    from here starts with SymPy loaded and its lazy set-up done (about 40 ms a check instead of 90, besides
+    the import).  Fixed work on gradcalc's own expressions; once per process."""
+    global _warm
+    if _warm:
+        return
+    import sympy as sp
+
+    x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
+    subs = {x: sp.Float(0.7, 30), y: sp.Float(0.3, 30)}
+    for op in ROWS:
+        if op.arity not in (1, 2) or op.tensor:
+            continue
+        try:
+            expr = op.sym(sp, x) if op.arity == 1 else op.sym(sp, x, y)
+            for symbol in (x, y)[: op.arity]:
+                d = sp.diff(expr, symbol)
+                _evaluate(sp, d, subs)
+                _text(d)
+        except Exception:  # a row SymPy cannot take at this point: it warms nothing, it breaks nothing
+            continue
+    _warm = True

@@ -6,10 +6,12 @@ command loads without the others (see :mod:`gradcalc.cli`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -74,7 +76,9 @@ def budget_option(help: str) -> Any:
                         help=f"{help} At most {MAX_SECONDS:g}.")
 
 
-def _budget(value: float) -> float:
+def _budget(value: float | None) -> float | None:
+    if value is None:  # not given, where the option has no default of its own (gradcalc batch)
+        return value
     if not 0.1 <= value <= MAX_SECONDS:  # NaN fails too
         raise typer.BadParameter(f"{value:g} is not a number of seconds from 0.1 to {MAX_SECONDS:g} "
                                  "(the longest budget)")
@@ -320,7 +324,9 @@ def full_output_tape(text: str, name: str, what: str, *, output: str | None = No
 
 
 def fail(err: GradcalcError, as_json: bool) -> NoReturn:
-    if as_json:
+    if as_json and _documents is not None:
+        _documents.append(err.to_json())
+    elif as_json:
         from ..render.escape import json_text
 
         typer.echo(json_text(json.dumps(err.to_json(), ensure_ascii=False)))
@@ -427,6 +433,44 @@ def warn(messages: list[str]) -> None:
 
 
 def emit_json(doc: dict[str, Any]) -> None:
+    """The command's JSON document, on standard output (or to the :func:`collect_documents` that asked)."""
+    if _documents is not None:
+        _documents.append(doc)
+        return
     from ..render.jsondoc import dumps
 
     typer.echo(dumps(doc))
+
+
+# Where JSON documents go instead of standard output while collect_documents() runs.
+_documents: list[dict[str, Any]] | None = None
+
+
+@contextlib.contextmanager
+def collect_documents() -> Iterator[list[dict[str, Any]]]:
+    """The JSON documents (results and error objects) a command makes meanwhile, as data, not printed.
+
+    `gradcalc batch` runs `gradcalc grad --json` on each job this way: the very
+    document grad prints, without printing and reading it back.
+    """
+    global _documents
+    saved, _documents = _documents, []
+    try:
+        yield _documents
+    finally:
+        _documents = saved
+
+
+def usage_error(exc: Exception, hint: str | None = None) -> GradcalcError:
+    """A click usage error (an unknown option, a bad option value) as the error the command line reports."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    return GradcalcError(message, kind="usage", hint=hint or "see gradcalc --help")
+
+
+def internal_error(exc: Exception) -> GradcalcError:
+    """A bug in gradcalc, said briefly (exit 3): its type and the start of its message, never a traceback."""
+    from ..render.escape import terminal  # the exception may quote the user's text
+
+    return GradcalcError(f"internal error ({type(exc).__name__}: {terminal(str(exc)[:200])}); "
+                         "please report it with the command you ran", kind="internal")

@@ -179,6 +179,17 @@ def dumps(doc: dict[str, Any]) -> str:
     return json_text(_opened(doc, 0))
 
 
+def dumps_line(doc: dict[str, Any]) -> str:
+    """The document on one line, for JSON Lines: strict JSON, invisible characters written as ``\\uXXXX``.
+
+    The same value :func:`dumps` writes over many lines (JSON escapes newlines in
+    strings, and U+2028 and U+2029, which some readers take for line ends, are
+    among the characters escaped).
+    """
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    return text if text.isprintable() else json_text(text)
+
+
 def _opened(value: dict[str, Any] | list[Any], level: int) -> str:
     """A part too large for one line: its items one per line, indented by level."""
     pad = "  " * (level + 1)
