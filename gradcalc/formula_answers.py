@@ -40,7 +40,7 @@ from .limits import (
 )
 from .printer import Style, gate_tree, parse_template, substitute, to_string
 from .tape import CONST, GATE, VAR, Node, Tape
-from .tree import Binary, Call, Expr, Index, ListLit, Name, Num, Unary, children, postorder
+from .tree import Binary, Expr, Name, Num, Unary, children, postorder, rebuild, with_children
 
 if TYPE_CHECKING:
     from .gradgraph import GradientProgram
@@ -997,29 +997,17 @@ def tidy(root: Expr) -> Expr:
     Numbers fold when the result is short, ones and zeros of products, sums and powers go, a
     number in a product comes first, and products lean left; the value is unchanged.
     """
-    done: list[Expr] = []
-    for node in postorder(root):
-        count = len(children(node))
-        kids = done[len(done) - count :]
-        del done[len(done) - count :]
-        new: Expr
+    def make(node: Expr, kids: list[Expr]) -> Expr:
         if isinstance(node, Num):
             v = _value(node)
-            new = _number(v) if v is not None else node
-        elif isinstance(node, Unary):
-            new = _negate(kids[0]) if node.op == "-" else kids[0]
-        elif isinstance(node, Binary):
-            new = _tidy_binary(node.op, kids[0], kids[1])
-        elif isinstance(node, Call):
-            new = Call(node.func, tuple(kids), node.span, node.name_span)
-        elif isinstance(node, Index):
-            new = Index(kids[0], tuple(kids[1:]), node.span)
-        elif isinstance(node, ListLit):
-            new = ListLit(tuple(kids), node.span)
-        else:
-            new = node
-        done.append(new)
-    return done[-1]
+            return _number(v) if v is not None else node
+        if isinstance(node, Unary):
+            return _negate(kids[0]) if node.op == "-" else kids[0]
+        if isinstance(node, Binary):
+            return _tidy_binary(node.op, kids[0], kids[1])
+        return with_children(node, kids)
+
+    return rebuild(root, make)
 
 
 def _negate(e: Expr) -> Expr:

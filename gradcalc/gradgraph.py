@@ -34,7 +34,7 @@ from .limits import MAX_SECOND_ORDER_NODES
 from .ops import Op
 from .printer import NOWHERE, TEXT, gate_tree, parse_template, to_string
 from .tape import CONST, GATE, VAR, Node, Tape
-from .tree import Binary, Call, Expr, Name, Num, Unary, children, postorder
+from .tree import Binary, Call, Expr, Name, Num, Unary, rebuild
 
 
 @dataclass(frozen=True)
@@ -245,28 +245,21 @@ def instantiate(template: Expr, bound: dict[str, Expr]) -> Expr:
     """
     from .ops import ScalarMath, by_call
 
-    done: list[Expr] = []
-    for node in postorder(template):
-        count = len(children(node))
-        kids = done[len(done) - count :]
-        del done[len(done) - count :]
-        new: Expr
+    def make(node: Expr, kids: list[Expr]) -> Expr:
         if isinstance(node, Name):
-            new = bound.get(node.id, node)
-        elif isinstance(node, Unary):
-            new = negate(kids[0]) if node.op == "-" else kids[0]
-        elif isinstance(node, Binary):
-            new = _BUILD[node.op](kids[0], kids[1])
-        elif isinstance(node, Call):
+            return bound.get(node.id, node)
+        if isinstance(node, Unary):
+            return negate(kids[0]) if node.op == "-" else kids[0]
+        if isinstance(node, Binary):
+            return _BUILD[node.op](kids[0], kids[1])
+        if isinstance(node, Call):
             numbers = [value_of(k) for k in kids]
             if all(n is not None for n in numbers):
-                new = number(float(by_call(node.func, len(kids)).fwd(ScalarMath(), *numbers)))
-            else:
-                new = Call(node.func, tuple(kids), NOWHERE, NOWHERE)
-        else:
-            new = node
-        done.append(new)
-    return done[-1]
+                return number(float(by_call(node.func, len(kids)).fwd(ScalarMath(), *numbers)))
+            return Call(node.func, tuple(kids), NOWHERE, NOWHERE)
+        return node
+
+    return rebuild(template, make)
 
 
 # ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def judge(
 
 
 def judge_formulas_alone(
-    formula: str | Program, given: Mapping[str, Any], expectations: Sequence[Expectation], *,
+    formula: str | Program | Tape, given: Mapping[str, Any], expectations: Sequence[Expectation], *,
     output: str | None = None, name: str = "<formula>", tie: str = "split", symbolic_budget: float | None = None,
     ask: Ask | None = None,
 ) -> list[Mark] | None:

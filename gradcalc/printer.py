@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from .grammar import ATOM_BP, INFIX, PREFIX_BP
 from .ops import Op, by_call
-from .tree import Binary, Call, Expr, Index, ListLit, Name, Num, Unary, children, postorder
+from .tree import Binary, Call, Expr, Index, ListLit, Name, Num, Unary, children, postorder, rebuild, with_children
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 NOWHERE = (0, 0)
@@ -161,28 +161,8 @@ def parse_template(text: str) -> Expr:
 
 def substitute(template: Expr, names: dict[str, Expr]) -> Expr:
     """The template with each placeholder name replaced, rebuilt bottom-up without recursion."""
-    done: list[Expr] = []
-    for node in postorder(template):
-        count = len(children(node))
-        kids = done[len(done) - count :]
-        del done[len(done) - count :]
-        new: Expr
-        if isinstance(node, Name):
-            new = names.get(node.id, node)
-        elif isinstance(node, Unary):
-            new = Unary(node.op, kids[0], node.span)
-        elif isinstance(node, Binary):
-            new = Binary(node.op, kids[0], kids[1], node.span, node.op_span)
-        elif isinstance(node, Call):
-            new = Call(node.func, tuple(kids), node.span, node.name_span)
-        elif isinstance(node, Index):
-            new = Index(kids[0], tuple(kids[1:]), node.span)
-        elif isinstance(node, ListLit):
-            new = ListLit(tuple(kids), node.span)
-        else:
-            new = node
-        done.append(new)
-    return done[-1]
+    return rebuild(template, lambda node, kids: names.get(node.id, node) if isinstance(node, Name)
+                   else with_children(node, kids))
 
 
 def local_tree(op: Op, args: Sequence[Expr], out: Expr, k: int, style: Style = MATH) -> Expr | None:

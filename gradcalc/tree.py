@@ -8,7 +8,7 @@ Python API (``Statement.expr``).  Nothing here recurses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import Span
@@ -131,6 +131,33 @@ def postorder(root: Expr) -> Iterator[Expr]:
         stack.append((node, True))
         for child in reversed(children(node)):
             stack.append((child, False))
+
+
+def with_children(node: Expr, kids: Sequence[Expr]) -> Expr:
+    """``node`` with its children replaced by ``kids`` (a leaf as it is)."""
+    if isinstance(node, Unary):
+        return Unary(node.op, kids[0], node.span)
+    if isinstance(node, Binary):
+        return Binary(node.op, kids[0], kids[1], node.span, node.op_span)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(kids), node.span, node.name_span)
+    if isinstance(node, Index):
+        return Index(kids[0], tuple(kids[1:]), node.span)
+    if isinstance(node, ListLit):
+        return ListLit(tuple(kids), node.span)
+    return node
+
+
+def rebuild(root: Expr, make: Callable[[Expr, list[Expr]], Expr]) -> Expr:
+    """``root`` rebuilt bottom-up without recursion: ``make(node, its new children)`` gives each node's
+    replacement (``with_children`` keeps a node as it is, over its new children)."""
+    done: list[Expr] = []
+    for node in postorder(root):
+        count = len(children(node))
+        kids = done[len(done) - count :]
+        del done[len(done) - count :]
+        done.append(make(node, kids))
+    return done[-1]
 
 
 def to_sexpr(root: Expr) -> str:

@@ -134,6 +134,13 @@ def grad(
         given = parse_assignments(rest)
         if order is not None:
             _orders(text, given, order, name, not no_symbolic, symbolic_budget, as_json, digits)
+        if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
+            what = "--json without --brief" if as_json else "--format markdown"
+            tape = full_output_tape(text, name, what, output=target, fuse=fuse)
+        else:
+            from ..pipeline import load
+
+            tape = load(text, output=target, fuse=fuse, name=name)
         if homework:  # imported only when answers or a step are asked for: start-up is our speed
             from ..answers import Tolerance
             from ..judge import judge
@@ -150,17 +157,11 @@ def grad(
                                          expect_upstream or [])
             step_params = parse_params(params, lr)
             if any(e.is_formula for e in answers) and lr is None:  # perhaps without values
-                _formulas_alone(text, given, answers, name, target, tie, None if no_symbolic else symbolic_budget,
+                _formulas_alone(text, text if fuse else tape, given, answers, name, target, tie,
+                                None if no_symbolic else symbolic_budget,
                                 "brief" if brief and output_format == "table" else output_format, digits, color,
                                 output_file)
         started = time.monotonic()  # of the run's one SymPy budget: the check's, then the LaTeX's
-        if (as_json and not brief) or output_format == "markdown":  # outputs that list every node
-            what = "--json without --brief" if as_json else "--format markdown"
-            tape = full_output_tape(text, name, what, output=target, fuse=fuse)
-        else:
-            from ..pipeline import load
-
-            tape = load(text, output=target, fuse=fuse, name=name)
         if formulas or any(n not in given and n not in tape.defaults for n in tape.variables):
             _formulas(tape, given, formulas, homework, explain, output_format, brief, not no_symbolic,
                       symbolic_budget, output_file, color)
@@ -277,7 +278,7 @@ def _formulas(tape: Any, given: dict[str, Any], asked: bool, homework: bool, exp
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DISAGREE)
 
 
-def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str | None, tie: str,
+def _formulas_alone(text: str, loaded: Any, given: Any, answers: Any, name: str, target: str | None, tie: str,
                     budget: float | None, output_format: str, digits: int, color: str, output_file: Any) -> None:
     """Formula answers with values missing: the verdicts alone (no gate table), and the exit code.
 
@@ -286,7 +287,7 @@ def _formulas_alone(text: str, given: Any, answers: Any, name: str, target: str 
     from ..judge import judge_formulas_alone
     from .homework_options import how_to_ask
 
-    marks = judge_formulas_alone(text, given, answers, output=target, name=name, tie=tie, symbolic_budget=budget,
+    marks = judge_formulas_alone(loaded, given, answers, output=target, name=name, tie=tie, symbolic_budget=budget,
                                  ask=how_to_ask)
     if marks is None:
         return

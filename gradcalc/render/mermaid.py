@@ -56,18 +56,12 @@ def to_mermaid(result: GradResult, digits: int = GRAPH_DIGITS) -> str:
         if e.gradient is not None:
             label += f"<br/>grad {mermaid(fmt(e.gradient, digits))}"
         lines.append(f'  n{e.src} -- "{label}" --> {dst}')
-    lines += [
+    return _finish(lines, classes, faint, [
         "  classDef input fill:#eef4ff,stroke:#4a6fa5",
         "  classDef gate fill:#ffffff,stroke:#333333",
         "  classDef const fill:none,stroke:none,color:#777777,font-size:11px",
         "  classDef output fill:none,stroke:none,font-weight:bold",
-    ]
-    for name, members in classes.items():
-        if members:
-            lines.append(f"  class {','.join(members)} {name}")
-    if faint:
-        lines.append(f"  linkStyle {','.join(faint)} stroke:#bbbbbb")
-    return "\n".join(lines) + "\n"
+    ])
 
 
 def backward_mermaid(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
@@ -112,13 +106,18 @@ def backward_mermaid(bg: BackwardGraph, digits: int = GRAPH_DIGITS) -> str:
                 faint.append(str(count))
         else:
             lines.append(f'  n{src} -- "{mermaid(fmt(bg.values[src], digits))}" --> {target}')
-    lines += [
+    return _finish(lines, classes, faint, [
         "  classDef input fill:#eef4ff,stroke:#4a6fa5",
         "  classDef gate fill:#ffffff,stroke:#333333",
         "  classDef gradient fill:#fff1f0,stroke:#c62828,color:#c62828",
         "  classDef const fill:none,stroke:none,color:#777777,font-size:11px",
         "  classDef output fill:none,stroke:none,color:#c62828,font-weight:bold",
-    ]
+    ])
+
+
+def _finish(lines: list[str], classes: dict[str, list[str]], faint: list[str], styles: list[str]) -> str:
+    """The flowchart's end: its class styles, which nodes are of which class, and the faint edges."""
+    lines = [*lines, *styles]
     for name, members in classes.items():
         if members:
             lines.append(f"  class {','.join(members)} {name}")
